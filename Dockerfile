@@ -1,0 +1,17 @@
+# CPU image that runs the livematte CLI. PyAV, OpenCV and ONNX Runtime wheels bundle their native
+# libraries, so the slim base needs nothing from apt.
+FROM python:3.11-slim
+
+ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 \
+    LIVEMATTE_HOME=/var/cache/livematte LIVEMATTE_CONFIGS=/opt/livematte/configs
+
+WORKDIR /opt/livematte
+COPY pyproject.toml README.md ./
+COPY src ./src
+COPY configs ./configs
+RUN pip install --no-cache-dir '.[vcam]' \
+ && livematte models pull selfie selfie_landscape
+
+EXPOSE 8080
+ENTRYPOINT ["livematte"]
+CMD ["--help"]

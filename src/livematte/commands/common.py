@@ -1,0 +1,32 @@
+"""Arguments shared by the commands that run the pipeline, and how they become a Config."""
+from __future__ import annotations
+
+import argparse
+
+from ..config import Config, load_config
+
+
+def add_pipeline_arguments(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("pipeline")
+    group.add_argument("--config", metavar="TOML", help="a config file or preset name (configs/presets)")
+    group.add_argument("--model", help="model name (see `livematte models list`) or path to a model spec .toml")
+    group.add_argument("--backend", choices=["onnx", "tensorrt"], help="inference runtime (default: onnx on the CPU)")
+    group.add_argument("--threads", type=int, help="inference threads (default: half the cores)")
+    group.add_argument("--background", "-b", metavar="SPEC",
+                       help="transparent | blur[:strength] | color:#RRGGBB | gradient:#top,#bottom | "
+                            "image:PATH | video:PATH (default: transparent)")
+    group.add_argument("--fit", choices=["fill", "fit"], help="how image and video backgrounds are scaled")
+    group.add_argument("--feather", type=int, choices=[0, 1, 2, 3], help="edge softening: 0 off, 1-3 stronger")
+    group.add_argument("--shadow", choices=["none", "drop", "contact"], help="add a shadow under the subject")
+    group.add_argument("--no-smooth", action="store_true", help="turn temporal smoothing off")
+
+
+def config_from_args(args: argparse.Namespace) -> Config:
+    overrides = {
+        "engine": {"model": args.model, "backend": args.backend, "threads": args.threads},
+        "background": {"spec": args.background, "fit": args.fit},
+        "refine": {"feather": args.feather},
+        "shadow": {"kind": args.shadow},
+        "smooth": {"enabled": False if args.no_smooth else None},
+    }
+    return load_config(args.config, overrides)

@@ -1,0 +1,249 @@
+"""Configuration as data: configs/*.toml → frozen dataclasses, validated at load.
+
+Every option is declared once, here, with a default that works; the CLI, the Python API and the
+HTTP API all read these dataclasses. Errors name the file and the key.
+"""
+from __future__ import annotations
+
+import dataclasses
+import os
+import sys
+import tomllib
+import types
+import typing
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+
+from .errors import ConfigError
+
+
+@dataclass(frozen=True)
+class EngineConfig:
+    model: str = "selfie"          # a name from configs/models, or a path to a model .toml
+    backend: str = "onnx"          # onnx (CPU) | tensorrt (NVIDIA GPU, FP16)
+    threads: int = 0               # ONNX Runtime intra-op threads; 0 = let livematte choose
+
+    def __post_init__(self):
+        _one_of("backend", self.backend, ("onnx", "tensorrt"))
+        _in_range("threads", self.threads, 0, 256)
+
+
+@dataclass(frozen=True)
+class SmoothConfig:
+    enabled: bool = True           # temporal smoothing of alpha across video frames
+    strength: float = 0.7          # 0 = none; how strongly unchanged pixels keep their previous alpha
+    motion_threshold: float = 12.0  # per-pixel grey change (0-255) above which a pixel counts as moving
+    lookahead: int = 0             # frames of look-ahead for files; 0 = zero added latency
+    cut_threshold: float = 0.35    # mean frame change (0-1) that counts as a scene cut and resets
+
+    def __post_init__(self):
+        _in_range("strength", self.strength, 0.0, 1.0)
+        _in_range("lookahead", self.lookahead, 0, 8)
+
+
+@dataclass(frozen=True)
+class RefineConfig:
+    feather: int = 1               # 0 off, 1 light, 2 medium, 3 strong edge softening
+    quality: str = "fast"          # fast (guided filter, video) | matting (trimap + closed-form, stills)
+    scale: int = 4                 # fast guided filter works at 1/scale resolution
+
+    def __post_init__(self):
+        _one_of("feather", self.feather, (0, 1, 2, 3))
+        _one_of("quality", self.quality, ("fast", "matting"))
+        _in_range("scale", self.scale, 1, 16)
+
+
+@dataclass(frozen=True)
+class DecontaminateConfig:
+    enabled: bool = True           # remove the old background's colour from edge pixels
+
+
+@dataclass(frozen=True)
+class BackgroundConfig:
+    spec: str = "transparent"      # transparent | blur[:strength] | color:#RRGGBB | gradient:#top,#bottom
+                                   # | image:PATH | video:PATH
+    fit: str = "fill"              # fill (crop to cover) | fit (letterbox) for image and video backgrounds
+
+    def __post_init__(self):
+        _one_of("fit", self.fit, ("fill", "fit"))
+
+
+@dataclass(frozen=True)
+class ShadowConfig:
+    kind: str = "none"             # none | drop | contact
+    angle: float = 135.0           # degrees, direction the light comes from (drop)
+    distance: float = 20.0         # pixels at 1080p, scaled with frame height (drop)
+    blur: float = 15.0             # pixels at 1080p
+    opacity: float = 0.5           # 0-1
+
+    def __post_init__(self):
+        _one_of("kind", self.kind, ("none", "drop", "contact"))
+        _in_range("opacity", self.opacity, 0.0, 1.0)
+
+
+@dataclass(frozen=True)
+class OutputConfig:
+    codec: str = ""                # "" = chosen by the output's extension
+    crf: int = 23
+    preset: str = "medium"
+    audio: bool = True
+    matte_only: bool = False
+
+
+@dataclass(frozen=True)
+class StillsConfig:
+    format: str = "png"            # png (RGBA) | jpg | webp, when flattened on a background
+    max_pixels: int = 178_956_970  # refuse larger images (decompression bombs); Pillow's own limit
+    workers: int = 0               # 0 = one per core
+    overwrite: bool = False
+
+    def __post_init__(self):
+        _one_of("format", self.format, ("png", "jpg", "webp"))
+
+
+@dataclass(frozen=True)
+class LiveConfig:
+    host: str = "127.0.0.1"
+    port: int = 8080
+    max_peers: int = 4
+    ice_servers: list[str] = field(default_factory=list)   # e.g. ["stun:stun.example.org:3478"]; none by default
+    width: int = 1280
+    height: int = 720
+    fps: int = 30
+
+
+@dataclass(frozen=True)
+class Config:
+    engine: EngineConfig = field(default_factory=EngineConfig)
+    smooth: SmoothConfig = field(default_factory=SmoothConfig)
+    refine: RefineConfig = field(default_factory=RefineConfig)
+    decontaminate: DecontaminateConfig = field(default_factory=DecontaminateConfig)
+    background: BackgroundConfig = field(default_factory=BackgroundConfig)
+    shadow: ShadowConfig = field(default_factory=ShadowConfig)
+    output: OutputConfig = field(default_factory=OutputConfig)
+    stills: StillsConfig = field(default_factory=StillsConfig)
+    live: LiveConfig = field(default_factory=LiveConfig)
+
+
+def configs_dir() -> Path:
+    """Where configs/ lives: $LIVEMATTE_CONFIGS, the source checkout, or the installed data files."""
+    if env := os.environ.get("LIVEMATTE_CONFIGS"):
+        return Path(env)
+    checkout = Path(__file__).resolve().parents[2] / "configs"
+    if checkout.is_dir():
+        return checkout
+    return Path(sys.prefix) / "share" / "livematte" / "configs"
+
+
+def load_config(path: str | os.PathLike | None = None, overrides: dict[str, dict[str, Any]] | None = None) -> Config:
+    """Load a TOML config (a path, or a preset name from configs/presets) over the defaults.
+
+    `overrides` is {section: {key: value}} from the command line, applied last and validated the same way.
+    """
+    data: dict[str, Any] = {}
+    source = "<defaults>"
+    if path is not None:
+        file = _resolve_config_path(path)
+        source = str(file)
+        try:
+            data = tomllib.loads(file.read_text())
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"{file}: not valid TOML: {exc}") from None
+    config = _build(Config, data, source, "")
+    if overrides:
+        config = merge(config, overrides, "<command line>")
+    return config
+
+
+def merge(config: Config, overrides: dict[str, dict[str, Any]], source: str) -> Config:
+    """Return config with {section: {key: value}} applied, validated as if read from `source`."""
+    changes = {}
+    for section, values in overrides.items():
+        current = getattr(config, section, None)
+        if current is None or not dataclasses.is_dataclass(current):
+            raise ConfigError(f"{source}: unknown section [{section}]")
+        merged = {**_as_dict(current), **{k: v for k, v in values.items() if v is not None}}
+        changes[section] = _build(type(current), merged, source, section)
+    return replace(config, **changes)
+
+
+def _resolve_config_path(path: str | os.PathLike) -> Path:
+    file = Path(path)
+    if file.is_file():
+        return file
+    preset = configs_dir() / "presets" / f"{path}.toml"
+    if preset.is_file():
+        return preset
+    raise ConfigError(f"{path}: no such config file or preset (presets live in {configs_dir() / 'presets'})")
+
+
+def _as_dict(obj: Any) -> dict[str, Any]:
+    return {f.name: getattr(obj, f.name) for f in fields(obj)}
+
+
+def _build(cls: type, data: Any, source: str, prefix: str) -> Any:
+    where = f"[{prefix}]" if prefix else "top level"
+    if not isinstance(data, dict):
+        raise ConfigError(f"{source}: {where}: expected a table, got {type(data).__name__}")
+    hints = typing.get_type_hints(cls)
+    known = {f.name for f in fields(cls)}
+    for key in data:
+        if key not in known:
+            raise ConfigError(f"{source}: {where} unknown key {key!r}; known keys: {', '.join(sorted(known))}")
+    kwargs = {}
+    for f in fields(cls):
+        if f.name not in data:
+            continue
+        dotted = f"{prefix}.{f.name}" if prefix else f.name
+        hint = hints[f.name]
+        if dataclasses.is_dataclass(hint):
+            kwargs[f.name] = _build(hint, data[f.name], source, dotted)
+        else:
+            kwargs[f.name] = _check(hint, data[f.name], source, dotted)
+    try:
+        return cls(**kwargs)
+    except ConfigError:
+        raise
+    except ValueError as exc:   # a section's __post_init__ rejected a value; it names the key
+        raise ConfigError(f"{source}: {where} {exc}") from None
+
+
+def _one_of(key: str, value: Any, allowed: tuple) -> None:
+    if value not in allowed:
+        raise ValueError(f"{key} = {value!r}: expected one of {', '.join(map(repr, allowed))}")
+
+
+def _in_range(key: str, value: float, low: float, high: float) -> None:
+    if not low <= value <= high:
+        raise ValueError(f"{key} = {value!r}: expected a number from {low} to {high}")
+
+
+def _check(hint: Any, value: Any, source: str, key: str) -> Any:
+    """Check one value against its annotation; ints are accepted where floats are expected."""
+    origin = typing.get_origin(hint)
+    if origin in (typing.Union, types.UnionType):
+        for option in typing.get_args(hint):
+            try:
+                return _check(option, value, source, key)
+            except ConfigError:
+                continue
+        raise ConfigError(f"{source}: {key} = {value!r}: expected {hint}")
+    if origin is list:
+        (item,) = typing.get_args(hint)
+        if not isinstance(value, list | tuple):
+            raise ConfigError(f"{source}: {key} = {value!r}: expected a list")
+        return [_check(item, v, f"{source}", f"{key}[{i}]") for i, v in enumerate(value)]
+    if hint is type(None):
+        if value is None:
+            return None
+    elif hint is float:
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            return float(value)
+    elif hint is int:
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+    elif isinstance(hint, type) and isinstance(value, hint):
+        return value
+    name = getattr(hint, "__name__", str(hint))
+    raise ConfigError(f"{source}: {key} = {value!r}: expected {name}")

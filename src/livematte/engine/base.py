@@ -1,0 +1,71 @@
+"""The one engine interface: image in, alpha out. Pre- and post-processing are driven by the ModelSpec.
+
+A runtime (ONNX Runtime, TensorRT) implements only `_run`: a prepared N×... float32 batch in, the raw
+model output out. Everything about resizing, colour order, normalisation and reading the prediction
+lives here, once.
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import replace
+
+import cv2
+import numpy as np
+
+from ..frame import Frame
+from .spec import ModelSpec
+
+
+class Engine:
+    spec: ModelSpec
+
+    def __init__(self, spec: ModelSpec):
+        self.spec = spec
+        self._mean = np.asarray(spec.mean, np.float32)
+        self._inv_std = 1.0 / np.asarray(spec.std, np.float32)
+
+    # -- the interface -------------------------------------------------------------------------------
+    def infer(self, images: Sequence[np.ndarray]) -> np.ndarray:
+        """N RGB uint8 images of any size → N×h×w float32 foreground probability at model resolution."""
+        batch = np.stack([self.prepare(image) for image in images])
+        return self.read_output(self._run(batch))
+
+    def matte(self, image: np.ndarray) -> np.ndarray:
+        """One RGB uint8 image → H×W uint8 alpha at the image's size."""
+        return self.to_alpha(self.infer([image])[0], image.shape[1], image.shape[0])
+
+    def __call__(self, frame: Frame) -> Frame:
+        return replace(frame, alpha=self.matte(frame.image))
+
+    def reset(self) -> None:
+        """Engines hold no state between frames; present so an engine is a stage like any other."""
+
+    # -- what a runtime implements ------------------------------------------------------------------
+    def _run(self, batch: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+    # -- spec-driven pre- and post-processing --------------------------------------------------------
+    def prepare(self, image: np.ndarray) -> np.ndarray:
+        h, w = self.spec.size
+        if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
+            raise ValueError(f"engine expects H×W×3 uint8 RGB, got {image.shape} {image.dtype}")
+        # INTER_AREA averages when shrinking, so thin structures don't alias into the prediction.
+        small = cv2.resize(image, (w, h), interpolation=cv2.INTER_AREA)
+        if self.spec.color == "BGR":
+            small = small[:, :, ::-1]
+        x = (small.astype(np.float32) - self._mean) * self._inv_std
+        if self.spec.layout == "NCHW":
+            x = x.transpose(2, 0, 1)
+        return np.ascontiguousarray(x)
+
+    def read_output(self, raw: np.ndarray) -> np.ndarray:
+        c = self.spec.output_channel
+        prob = raw[:, c] if self.spec.output_layout == "NCHW" else raw[..., c]
+        # A fixed clip, never a min-max stretch: stretching flickers and divides by zero on flat masks.
+        return np.clip(prob, 0.0, 1.0).astype(np.float32, copy=False)
+
+    @staticmethod
+    def to_alpha(prob: np.ndarray, width: int, height: int) -> np.ndarray:
+        """Model-resolution probability → uint8 alpha at (width, height)."""
+        small = (prob * 255.0 + 0.5).astype(np.uint8)
+        return cv2.resize(small, (width, height), interpolation=cv2.INTER_LINEAR)

@@ -1,0 +1,52 @@
+"""Stages: small callables between the engine and the sinks, `stage(frame) -> Frame` plus `reset()`.
+
+The stage list is built in one place, here, from config. A stage that isn't configured is left out of
+the list, never switched off by a flag inside it. A stage that needs look-ahead has `push(frame) ->
+list[Frame]` and `flush() -> list[Frame]` instead of `__call__`; run_stages drives both kinds.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+
+from ..config import Config
+from ..frame import Frame
+
+
+def build_stages(config: Config, engine, *, video: bool = True) -> list:
+    """engine → temporal smoothing (video only) → edge refinement → decontamination → compositing."""
+    from .composite import Composite
+    from .decontaminate import Decontaminate
+    from .refine import Refine
+    from .smooth import Smooth
+
+    stages: list = [engine]
+    if video and config.smooth.enabled:
+        stages.append(Smooth(config.smooth))
+    if config.refine.feather or config.refine.quality == "matting":
+        stages.append(Refine(config.refine))
+    if config.decontaminate.enabled:
+        stages.append(Decontaminate(config.decontaminate))
+    stages.append(Composite.from_config(config))
+    return stages
+
+
+def run_stages(stages: list, frames: Iterable[Frame]) -> Iterator[Frame]:
+    stream: Iterator[Frame] = iter(frames)
+    for stage in stages:
+        stream = _apply(stage, stream)
+    return stream
+
+
+def _apply(stage, stream: Iterator[Frame]) -> Iterator[Frame]:
+    if hasattr(stage, "push"):
+        for frame in stream:
+            yield from stage.push(frame)
+        yield from stage.flush()
+    else:
+        for frame in stream:
+            yield stage(frame)
+
+
+def reset_stages(stages: list) -> None:
+    for stage in stages:
+        stage.reset()

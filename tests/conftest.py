@@ -1,0 +1,53 @@
+"""Shared fixtures: the real models and media in ../shared, a private model cache, clips made with PyAV."""
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = REPO.parent / "shared"
+MODELS = SHARED / "models"
+TESTDATA = SHARED / "testdata"
+ARTIFACTS = REPO / "test-artifacts"
+
+
+@pytest.fixture(scope="session")
+def shared() -> Path:
+    if not SHARED.is_dir():
+        pytest.fail(f"{SHARED} is missing: the tests read real models and media from ../shared")
+    return SHARED
+
+
+@pytest.fixture(scope="session", autouse=True)
+def model_home(tmp_path_factory) -> Path:
+    """A private LIVEMATTE_HOME holding the default models, so tests never touch the user's cache."""
+    home = tmp_path_factory.mktemp("livematte_home")
+    (home / "models").mkdir()
+    # TODO(provisioning): fill this from the project's own tflite converter on ../shared/models/*.tflite.
+    shutil.copy(MODELS / "selfie_segmentation.onnx", home / "models" / "selfie.onnx")
+    shutil.copy(MODELS / "selfie_segmentation_landscape.onnx", home / "models" / "selfie_landscape.onnx")
+    old = os.environ.get("LIVEMATTE_HOME")
+    os.environ["LIVEMATTE_HOME"] = str(home)
+    yield home
+    if old is None:
+        os.environ.pop("LIVEMATTE_HOME", None)
+    else:
+        os.environ["LIVEMATTE_HOME"] = old
+
+
+@pytest.fixture(scope="session")
+def engine(model_home):
+    from livematte.engine import load_engine
+
+    return load_engine("selfie")
+
+
+@pytest.fixture
+def artifacts(request) -> Path:
+    """A folder kept after the run (screenshots, golden-image diffs), one per test."""
+    path = ARTIFACTS / request.node.name
+    path.mkdir(parents=True, exist_ok=True)
+    return path

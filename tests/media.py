@@ -1,0 +1,46 @@
+"""Test media made with PyAV: clips of a known size, rate and length, optionally with audio."""
+from __future__ import annotations
+
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import numpy as np
+
+
+def make_clip(path: Path, *, frames: int = 10, size: tuple[int, int] = (320, 240), fps: int = 25,
+              audio: bool = False, source: Path | None = None) -> Path:
+    """Write an H.264 clip. With `source`, its first frames are re-encoded at `size`; else moving bars."""
+    width, height = size
+    images = []
+    if source is not None:
+        with av.open(str(source)) as src:
+            for i, f in enumerate(src.decode(video=0)):
+                if i >= frames:
+                    break
+                images.append(f.to_ndarray(format="rgb24", width=width, height=height))
+    else:
+        x = np.arange(width)[None, :, None]
+        for i in range(frames):
+            images.append(np.broadcast_to(((x + 8 * i) % 256).astype(np.uint8), (height, width, 3)).copy())
+    with av.open(str(path), "w") as out:
+        stream = out.add_stream("libx264", rate=fps)
+        stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
+        astream = out.add_stream("aac", rate=48000) if audio else None
+        for image in images:
+            out.mux(stream.encode(av.VideoFrame.from_ndarray(image, format="rgb24")))
+        out.mux(stream.encode(None))
+        if astream is not None:
+            seconds = len(images) / fps
+            samples = int(48000 * seconds)
+            t = np.arange(samples) / 48000
+            tone = (0.2 * np.sin(2 * np.pi * 440 * t)).astype(np.float32)[None, :]
+            for start in range(0, samples, 1024):
+                chunk = av.AudioFrame.from_ndarray(np.ascontiguousarray(tone[:, start:start + 1024]), format="fltp",
+                                                   layout="mono")
+                chunk.sample_rate = 48000
+                chunk.pts = start
+                chunk.time_base = Fraction(1, 48000)
+                out.mux(astream.encode(chunk))
+            out.mux(astream.encode(None))
+    return path
