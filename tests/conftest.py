@@ -51,3 +51,16 @@ def artifacts(request) -> Path:
     path = ARTIFACTS / request.node.name
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+def run_cli(*args: str, check: bool = False, timeout: float = 600, env: dict | None = None):
+    """Run `python -m livematte ARGS` as a user would, against this checkout's src/."""
+    import subprocess
+    import sys
+
+    full_env = {**os.environ, "PYTHONPATH": str(REPO / "src"), **(env or {})}
+    result = subprocess.run([sys.executable, "-m", "livematte", *map(str, args)], capture_output=True, text=True,
+                            timeout=timeout, env=full_env)
+    if check and result.returncode != 0:
+        raise AssertionError(f"livematte {' '.join(map(str, args))} exited {result.returncode}:\n{result.stderr}")
+    return result
