@@ -11,6 +11,7 @@ converted file is stable and can be recorded in the cache.
 """
 from __future__ import annotations
 
+import struct
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -32,7 +33,12 @@ def convert_tflite(source: bytes | str | Path, *, name: str = "") -> bytes:
     """tflite flatbuffer (bytes or path) → serialized ONNX model bytes."""
     data = Path(source).read_bytes() if isinstance(source, str | Path) else source
     label = str(source) if isinstance(source, str | Path) else (name or "<tflite bytes>")
-    return _Converter(data, label).run(name or (Path(label).stem if label else "model"))
+    if data[4:8] != b"TFL3":
+        raise ModelError(f"{label}: not a TensorFlow Lite model (no TFL3 identifier)")
+    try:
+        return _Converter(data, label).run(name or Path(label).stem)
+    except (struct.error, IndexError, TypeError, UnicodeDecodeError) as exc:  # flatbuffers reads lazily
+        raise ModelError(f"{label}: truncated or damaged TensorFlow Lite model: {exc}") from None
 
 
 @dataclass
@@ -70,13 +76,10 @@ class _Converter:
 
         self.tfl = tflite
         self.label = label
-        try:
-            self.model = tflite.Model.GetRootAsModel(data, 0)
-            if self.model.SubgraphsLength() != 1:
-                raise ModelError(f"{label}: expected one subgraph, found {self.model.SubgraphsLength()}")
-            self.sub = self.model.Subgraphs(0)
-        except (ValueError, IndexError, TypeError) as exc:   # flatbuffers raises these on garbage
-            raise ModelError(f"{label}: not a readable TensorFlow Lite model: {exc}") from None
+        self.model = tflite.Model.GetRootAsModel(data, 0)
+        if self.model.SubgraphsLength() != 1:
+            raise ModelError(f"{label}: expected one subgraph, found {self.model.SubgraphsLength()}")
+        self.sub = self.model.Subgraphs(0)
         self.op_names = {v: k for k, v in vars(tflite.BuiltinOperator).items() if not k.startswith("_")}
         self.graph = _Graph()
         self.values: dict[int, str] = {}        # tflite tensor index → ONNX name (NCHW for 4-D activations)
