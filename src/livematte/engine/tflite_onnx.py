@@ -104,7 +104,8 @@ class _Converter:
             return None
         dtype = _DTYPES.get(t.Type())
         if dtype is None:
-            raise ModelError(f"{self.label}: tensor {self.tensor_name(index)!r} has unsupported type {t.Type()}")
+            raise ModelError(f"{self.label}: tensor {self.tensor_name(index)!r} has "
+                             f"unsupported type {t.Type()}")
         shape = self.shape(index)
         value = buffer.DataAsNumpy().view(dtype).reshape(shape)
         self.consts[index] = value
@@ -122,13 +123,16 @@ class _Converter:
             return self.values[index]
         value = self.constant(index)
         if value is None:
-            raise ModelError(f"{self.label}: tensor {self.tensor_name(index)!r} is used before it is produced")
+            raise ModelError(f"{self.label}: tensor {self.tensor_name(index)!r} is used "
+                             f"before it is produced")
         value = value.astype(np.float32) if value.dtype == np.float16 else value
         if value.ndim == 4:
             value = value.transpose(_NHWC_TO_NCHW)
-        elif value.ndim in (1, 3) and value.size > 1:
+        elif value.ndim == 1 and value.size > 1:
             # an elementwise operand broadcast against NHWC (…, C) must broadcast against NCHW (C, 1, 1)
-            value = value.reshape(*value.shape[:-1], value.shape[-1], 1, 1) if value.ndim == 1 else value.transpose(2, 0, 1)
+            value = value.reshape(-1, 1, 1)
+        elif value.ndim == 3:
+            value = value.transpose(2, 0, 1)
         name = self.graph.const(self.tensor_name(index), value)
         self.values[index] = name
         return name
@@ -145,8 +149,8 @@ class _Converter:
             name, shape = self.tensor_name(index), self.shape(index)
             self.graph.names.add(name)
             inputs.append(helper.make_tensor_value_info(name, TensorProto.FLOAT, shape))
-            self.values[index] = self.graph.node("Transpose", [name], f"{name}_nchw", perm=list(_NHWC_TO_NCHW)) \
-                if len(shape) == 4 else name
+            self.values[index] = name if len(shape) != 4 else \
+                self.graph.node("Transpose", [name], f"{name}_nchw", perm=list(_NHWC_TO_NCHW))
         for i in range(self.sub.OperatorsLength()):
             self.convert_op(i)
         for i in range(self.sub.OutputsLength()):
@@ -172,10 +176,12 @@ class _Converter:
         op = self.sub.Operators(i)
         code = self.model.OperatorCodes(op.OpcodeIndex())
         custom = code.CustomCode()
-        kind = custom.decode() if custom else self.op_names.get(max(code.BuiltinCode(), code.DeprecatedBuiltinCode()))
+        builtin = max(code.BuiltinCode(), code.DeprecatedBuiltinCode())   # small codes live in the old field
+        kind = custom.decode() if custom else self.op_names.get(builtin)
         handler = _HANDLERS.get(kind)
         if handler is None:
-            raise ModelError(f"{self.label}: operator {i} is {kind}, which the tflite → ONNX converter does not support")
+            raise ModelError(f"{self.label}: operator {i} is {kind}, "
+                             f"which the tflite → ONNX converter does not support")
         ins = [op.Inputs(j) for j in range(op.InputsLength())]
         outs = [op.Outputs(j) for j in range(op.OutputsLength())]
         handler(self, op, ins, outs)
@@ -220,8 +226,9 @@ def _dequantize(c: _Converter, op, ins, outs) -> None:
     value = c.constant(ins[0])
     t = c.tensor(ins[0])
     if value is None or value.dtype != np.float16 or (t.Quantization() and t.Quantization().ScaleLength()):
-        raise ModelError(f"{c.label}: DEQUANTIZE of {c.tensor_name(ins[0])!r}: only constant fp16 weights are supported")
-    c.consts[outs[0]] = value.astype(np.float32)      # folded: no node, the consumer reads the float32 constant
+        raise ModelError(f"{c.label}: DEQUANTIZE of {c.tensor_name(ins[0])!r}: "
+                         f"only constant fp16 weights are supported")
+    c.consts[outs[0]] = value.astype(np.float32)      # folded: no node; consumers read the float32 constant
 
 
 def _conv(c: _Converter, op, ins, outs, depthwise: bool = False) -> None:
@@ -235,7 +242,8 @@ def _conv(c: _Converter, op, ins, outs, depthwise: bool = False) -> None:
     kernel = list(onnx_w.shape[2:])
     strides = [opts.StrideH(), opts.StrideW()]
     dilations = [opts.DilationHFactor(), opts.DilationWFactor()]
-    pads = _same_pads(c.shape(ins[0])[1:3], kernel, strides, dilations) if opts.Padding() == 0 else [0, 0, 0, 0]
+    same = opts.Padding() == 0
+    pads = _same_pads(c.shape(ins[0])[1:3], kernel, strides, dilations) if same else [0, 0, 0, 0]
     inputs = [c.value(ins[0]), c.graph.const(c.tensor_name(ins[1]), onnx_w)]
     if len(ins) > 2 and ins[2] >= 0:
         inputs.append(c.graph.const(c.tensor_name(ins[2]), c.need_const(ins[2], "convolution bias")))
@@ -259,7 +267,8 @@ def _transpose_conv_bias(c: _Converter, op, ins, outs) -> None:
     in_hw, out_hw = c.shape(ins[0])[1:3], c.shape(outs[0])[1:3]
     pads = [0, 0, 0, 0]
     if padding == 1:    # SAME: output = input * stride; trim the surplus, the larger half at the end like TF
-        totals = [max((i - 1) * s + k - o, 0) for i, s, k, o in zip(in_hw, strides, kernel, out_hw, strict=True)]
+        totals = [max((i - 1) * s + k - o, 0)
+                  for i, s, k, o in zip(in_hw, strides, kernel, out_hw, strict=True)]
         pads = [t // 2 for t in totals] + [t - t // 2 for t in totals]
     inputs = [c.value(ins[0]), c.graph.const(c.tensor_name(ins[1]), onnx_w),
               c.graph.const(c.tensor_name(ins[2]), c.need_const(ins[2], "transpose convolution bias"))]
@@ -296,7 +305,8 @@ def _mean(c: _Converter, op, ins, outs) -> None:
     keep = bool(c.options(op, "ReducerOptions").KeepDims())
     axes = sorted(int(a) % 4 for a in np.atleast_1d(c.need_const(ins[1], "MEAN axes")))
     if len(c.shape(ins[0])) != 4 or not keep:
-        raise ModelError(f"{c.label}: MEAN of {c.tensor_name(ins[0])!r}: only 4-D means with keep_dims are supported")
+        raise ModelError(f"{c.label}: MEAN of {c.tensor_name(ins[0])!r}: "
+                         f"only 4-D means with keep_dims are supported")
     if axes == [1, 2]:
         c.emit(outs[0], "GlobalAveragePool", [c.value(ins[0])])
         return
