@@ -125,7 +125,7 @@ class TensorRtEngine(Engine):
 
     # -- the plan ------------------------------------------------------------------------------------
     def _plan_path(self, model_path: Path) -> Path:
-        onnx_sha = hashlib.sha256(model_path.read_bytes()).hexdigest()[:16]
+        onnx_sha = hashlib.sha256(model_path.read_bytes()).hexdigest()[:12]
         gpu = re.sub(r"[^A-Za-z0-9]+", "-", self.gpu_name).strip("-").lower() or "gpu"
         return engines_dir() / f"{self.spec.name}-{onnx_sha}-{gpu}-trt{self._trt.__version__}-fp16.plan"
 
