@@ -78,7 +78,7 @@ def mse(pred: np.ndarray, truth: np.ndarray, region: np.ndarray | None = None) -
 
 def gradient_error(pred: np.ndarray, truth: np.ndarray, region: np.ndarray | None = None,
                    sigma: float = 1.4) -> float:
-    """alphamatting.com's gradient error: Σ(|∇p| - |∇g|)² over the region, with Gaussian derivatives, /1000."""
+    """alphamatting.com's gradient error: Σ(|∇p| - |∇g|)² over the region, with Gaussian derivatives (alpha 0-1)."""
     def magnitude(alpha: np.ndarray) -> np.ndarray:
         smooth = cv2.GaussianBlur(_unit(alpha), (0, 0), sigma)
         gx = cv2.Sobel(smooth, cv2.CV_32F, 1, 0, ksize=3) / 8.0
@@ -86,4 +86,4 @@ def gradient_error(pred: np.ndarray, truth: np.ndarray, region: np.ndarray | Non
         return np.sqrt(gx * gx + gy * gy)
 
     d = (magnitude(pred) - magnitude(truth)) ** 2
-    return float((d[region] if region is not None else d).sum() / 1000.0)
+    return float((d[region] if region is not None else d).sum())

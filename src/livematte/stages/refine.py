@@ -22,7 +22,7 @@ from ..config import RefineConfig
 from ..frame import Frame
 
 # feather level → (window radius in pixels at 1080p, regulariser eps on 0-1 values, steepening gain)
-_LEVELS = {1: (12, 1e-3, 2.5), 2: (20, 4e-3, 2.0), 3: (32, 1.5e-2, 1.5)}
+_LEVELS = {1: (8, 1e-3, 3.0), 2: (16, 3e-3, 2.0), 3: (32, 1e-2, 1.5)}
 
 
 def steepen(alpha: np.ndarray, gain: float) -> np.ndarray:
