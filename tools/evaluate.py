@@ -71,10 +71,11 @@ def pipelines(config: Config) -> dict:
     }
 
 
-def evaluate_davis(engine, config: Config, limit: int | None = None, sequences=SEQUENCES) -> dict:
+def evaluate_davis(engine, config: Config, limit: int | None = None, sequences=SEQUENCES, start: int = 0) -> dict:
     out = {}
     for sequence in sequences:
-        images, truths = load_davis(sequence, limit)
+        images, truths = load_davis(sequence, None if limit is None else start + limit)
+        images, truths = images[start:], truths[start:]
         frames = [Frame(image=im, alpha=engine.matte(im), pts=i, index=i, origin=sequence)
                   for i, im in enumerate(images)]
         out[sequence] = {name: video_scores([f.alpha for f in run_stages(make(), frames)], truths)

@@ -49,10 +49,13 @@ def estimate_foreground_fast(image: np.ndarray, alpha: np.ndarray) -> np.ndarray
     f, b = _fuse(img, img, img, a, r1)
     corrected = np.clip(f + a[..., None] * (img - a[..., None] * f - (1 - a[..., None]) * b), 0, 1)
     f, b = _fuse(img, corrected, b, a, r2)
-    # Upsample only the local means; the final correction uses the full-resolution pixel and alpha.
+    # Sample the local means bilinearly at the band's pixels only (a 1×N remap, not a full-size
+    # upsample); the final correction uses the full-resolution pixel and alpha.
     ys, xs = np.nonzero(band)
-    f_full = cv2.resize(f, (w, h), interpolation=cv2.INTER_LINEAR)[ys, xs]
-    b_full = cv2.resize(b, (w, h), interpolation=cv2.INTER_LINEAR)[ys, xs]
+    map_x = ((xs.astype(np.float32) + 0.5) * (small[0] / w) - 0.5)[None]
+    map_y = ((ys.astype(np.float32) + 0.5) * (small[1] / h) - 0.5)[None]
+    f_full = cv2.remap(f, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)[0]
+    b_full = cv2.remap(b, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)[0]
     i = image[ys, xs].astype(np.float32) / 255.0
     al = alpha[ys, xs].astype(np.float32)[:, None] / 255.0
     fg = f_full + al * (i - al * f_full - (1 - al) * b_full)
