@@ -35,10 +35,27 @@ def _fuse(image, fg, bg, alpha, radius):
     return blurred_f, blurred_b
 
 
+def _sample(f: np.ndarray, b: np.ndarray, xs: np.ndarray, ys: np.ndarray, sx: float, sy: float):
+    """Bilinear samples of the small F and B at full-size pixel positions, as N×3 arrays."""
+    n = xs.size
+    # remap's maps are images (sides under 32767), so the N positions are laid out as rows of 1024.
+    cols = 1024
+    rows = -(-n // cols)
+    map_x = np.zeros(rows * cols, np.float32)
+    map_y = np.zeros(rows * cols, np.float32)
+    map_x[:n] = (xs + 0.5) * sx - 0.5
+    map_y[:n] = (ys + 0.5) * sy - 0.5
+    map_x, map_y = map_x.reshape(rows, cols), map_y.reshape(rows, cols)
+    out = [cv2.remap(x, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE).reshape(-1, 3)[:n]
+           for x in (f, b)]
+    return out[0], out[1]
+
+
 def estimate_foreground_fast(image: np.ndarray, alpha: np.ndarray) -> np.ndarray:
     """Blur-fusion foreground colour, uint8 RGB at image size; F = image outside the edge band."""
-    band = (alpha > 2) & (alpha < 253)   # at the extremes F = I is exact or invisible
-    if not band.any():
+    # At the extremes F = I is exact (α = 1) or invisible (α = 0); only the band between needs work.
+    points = cv2.findNonZero(cv2.inRange(alpha, 3, 252))
+    if points is None:
         return image
     h, w = alpha.shape
     small = (max(1, w // _SCALE), max(1, h // _SCALE))
@@ -51,11 +68,9 @@ def estimate_foreground_fast(image: np.ndarray, alpha: np.ndarray) -> np.ndarray
     f, b = _fuse(img, corrected, b, a, r2)
     # Sample the local means bilinearly at the band's pixels only (a 1×N remap, not a full-size
     # upsample); the final correction uses the full-resolution pixel and alpha.
-    ys, xs = np.nonzero(band)
-    map_x = ((xs.astype(np.float32) + 0.5) * (small[0] / w) - 0.5)[None]
-    map_y = ((ys.astype(np.float32) + 0.5) * (small[1] / h) - 0.5)[None]
-    f_full = cv2.remap(f, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)[0]
-    b_full = cv2.remap(b, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)[0]
+    points = points.reshape(-1, 2)      # N×1×2 in OpenCV 4, N×2 in 5
+    xs, ys = points[:, 0], points[:, 1]
+    f_full, b_full = _sample(f, b, xs, ys, small[0] / w, small[1] / h)
     i = image[ys, xs].astype(np.float32) / 255.0
     al = alpha[ys, xs].astype(np.float32)[:, None] / 255.0
     fg = f_full + al * (i - al * f_full - (1 - al) * b_full)

@@ -85,12 +85,16 @@ class ContactShadow(Shadow):
         return shadow
 
     def _draw(self, h: int, w: int, bottom: int, left: int, right: int) -> np.ndarray:
-        s = self._scale(h)
         half_width = max(2.0, 0.55 * (right - left + 1))
         half_height = max(2.0, 0.08 * half_width)
-        blur = max(1.0, self._cfg.blur * s)
-        canvas = np.zeros((h, w), np.uint8)
-        centre = (round((left + right) / 2), round(bottom + 0.5 * half_height))
-        cv2.ellipse(canvas, centre, (round(half_width), round(half_height)), 0, 0, 360, 255, -1, cv2.LINE_AA)
-        canvas = cv2.GaussianBlur(canvas, (0, 0), blur / 2.0 + half_height / 2.0)
+        sigma = max(1.0, self._cfg.blur * self._scale(h)) / 2.0 + half_height / 2.0
+        # All soft: drawn and blurred on a copy shrunk so the blur is a few pixels, then upsampled.
+        k = max(1, min(8, int(sigma // 2)))
+        canvas = np.zeros((max(1, h // k), max(1, w // k)), np.uint8)
+        centre = (round((left + right) / 2 / k), round((bottom + 0.5 * half_height) / k))
+        axes = (max(1, round(half_width / k)), max(1, round(half_height / k)))
+        cv2.ellipse(canvas, centre, axes, 0, 0, 360, 255, -1, cv2.LINE_AA)
+        canvas = cv2.GaussianBlur(canvas, (0, 0), sigma / k)
+        if k > 1:
+            canvas = cv2.resize(canvas, (w, h), interpolation=cv2.INTER_LINEAR)
         return cv2.convertScaleAbs(canvas, alpha=self._cfg.opacity)
