@@ -33,8 +33,8 @@ def test_matting_with_given_trimap_beats_raw_network(engine, shared, name):
 def test_trimap_from_mask_has_a_band_that_scales_with_size():
     alpha = np.zeros((200, 300), np.uint8)
     alpha[50:150, 100:200] = 255
-    small = trimap_from_alpha(alpha)
-    big = trimap_from_alpha(cv2.resize(alpha, (600, 400), interpolation=cv2.INTER_NEAREST))
+    small = trimap_from_alpha(alpha, band=0.012)
+    big = trimap_from_alpha(cv2.resize(alpha, (600, 400), interpolation=cv2.INTER_NEAREST), band=0.012)
     assert set(np.unique(small)) == {0, 128, 255}
     assert small[100, 150] == 255 and small[5, 5] == 0 and small[50, 150] == 128
     assert np.count_nonzero(big == 128) > 3 * np.count_nonzero(small == 128)

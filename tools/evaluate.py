@@ -33,7 +33,7 @@ from livematte.config import Config, RefineConfig, ShadowConfig  # noqa: E402
 from livematte.frame import Frame  # noqa: E402
 from livematte.stages import run_stages  # noqa: E402
 from livematte.stages.decontaminate import estimate_foreground_fast, estimate_foreground_ml  # noqa: E402
-from livematte.stages.matting import solve_alpha, trimap_from_alpha  # noqa: E402
+from livematte.stages.matting import solve_alpha  # noqa: E402
 from livematte.stages.refine import Refine  # noqa: E402
 from livematte.stages.shadow import make_shadow  # noqa: E402
 from livematte.stages.smooth import LookaheadSmooth, Smooth  # noqa: E402
@@ -80,6 +80,7 @@ def evaluate_davis(engine, config: Config, limit: int | None = None, sequences=S
                   for i, im in enumerate(images)]
         out[sequence] = {name: video_scores([f.alpha for f in run_stages(make(), frames)], truths)
                          for name, make in pipelines(config).items()}
+        out[sequence]["raw"]["dtssd_floor"] = metrics.dtssd_floor([f.alpha for f in frames], truths)
     return out
 
 
@@ -117,8 +118,12 @@ def evaluate_portraits(engine, config: Config, names=None, matting: bool = True,
         raw = engine.matte(image)
         candidates = {"raw": raw, "refined": refine(Frame(image=image, alpha=raw)).alpha}
         if matting:
-            candidates["matting"] = solve_alpha(image, trimap_from_alpha(raw))
+            candidates["matting"] = Refine(replace(config.refine, quality="matting"))(Frame(image=image, alpha=raw)).alpha
         rows[name] = {k: {"mad": metrics.mad(a, truth), "iou": metrics.iou(a, truth)} for k, a in candidates.items()}
+        # What perfect edges would give: the raw error outside the reference's edge band only.
+        outside = ~metrics.edge_band(truth)
+        rows[name]["raw"]["mad_floor"] = float(np.abs(raw.astype(np.float32) - truth)[outside].sum()
+                                               / 255.0 / truth.size)
     return rows
 
 
@@ -182,6 +187,8 @@ def print_tables(results: dict) -> None:
                                                 f" flicker {_change(raw['flicker'], r['flicker'])}")
                 print(f"{seq:12s} {name:18s} {r['iou']:7.4f} {r['boundary_f']:7.4f} {r['dtssd']:7.4f} "
                       f"{r['flicker']:8.5f}  {vs}")
+            print(f"{seq:12s} {'(dtSSD floor)':18s} {'':7s} {'':7s} {raw['dtssd_floor']:7.4f} {'':8s}  "
+                  f"dtSSD {_change(raw['dtssd'], raw['dtssd_floor'])}: no change at all where the truth is static")
     if "alphamatting" in results:
         print("\n## alphamatting (true alpha, trimap given; unknown band): raw network vs matting mode")
         print(f"{'image':10s} {'raw MAD':>8s} {'MAD':>8s} {'MSE':>8s} {'grad':>8s}")
@@ -203,6 +210,9 @@ def print_tables(results: dict) -> None:
         raw = np.mean([x["raw"]["mad"] for x in rows.values()])
         for v in variants[1:]:
             print(f"  {v}: MAD {_change(raw, np.mean([x[v]['mad'] for x in rows.values()]))} vs raw")
+        floor = np.mean([x["raw"]["mad_floor"] for x in rows.values()])
+        print(f"  floor with perfect edges (raw error outside the reference's edge band): MAD {floor:.4f}, "
+              f"{_change(raw, floor)} vs raw")
     if "timing" in results:
         print("\n## cost per frame, median ms (2-core CPU, noisy: other jobs share it)")
         for size, row in results["timing"].items():

@@ -33,7 +33,7 @@ class EngineConfig:
 class SmoothConfig:
     enabled: bool = True           # temporal smoothing of alpha across video frames
     strength: float = 0.9          # 0 = none; how strongly unchanged pixels keep their previous alpha
-    motion_threshold: float = 24.0  # per-pixel grey change (0-255) above which a pixel counts as moving
+    motion_threshold: float = 32.0  # per-pixel grey change (0-255) above which a pixel counts as moving
     flow: bool = True              # compensate motion with optical flow (DIS) before comparing frames
     lookahead: int = 0             # frames of look-ahead for files; 0 = zero added latency
     cut_threshold: float = 0.35    # mean frame change (0-1) that counts as a scene cut and resets

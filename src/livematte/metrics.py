@@ -87,3 +87,23 @@ def gradient_error(pred: np.ndarray, truth: np.ndarray, region: np.ndarray | Non
 
     d = (magnitude(pred) - magnitude(truth)) ** 2
     return float((d[region] if region is not None else d).sum())
+
+
+def dtssd_floor(preds: Sequence[np.ndarray], truths: Sequence[np.ndarray]) -> float:
+    """dtSSD if every change where the truth is static were removed and the rest kept: what a perfect
+    temporal filter could reach without fixing the network's errors where the subject moves."""
+    values = []
+    for t in range(1, len(preds)):
+        dp = _unit(preds[t]) - _unit(preds[t - 1])
+        dg = _unit(truths[t]) - _unit(truths[t - 1])
+        dp[truths[t] == truths[t - 1]] = 0.0
+        values.append(float(np.sqrt(np.mean((dp - dg) ** 2))))
+    return float(np.mean(values)) if values else 0.0
+
+
+def edge_band(truth: np.ndarray, width: float = 0.01) -> np.ndarray:
+    """Pixels within `width` × diagonal of the truth's 50 % contour, plus its soft pixels."""
+    radius = max(1, round(width * float(np.hypot(*truth.shape))))
+    disk = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1, 2 * radius + 1))
+    near = cv2.dilate(_boundary(truth >= 128).astype(np.uint8), disk) > 0
+    return near | ((truth > 5) & (truth < 250))
