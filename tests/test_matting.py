@@ -14,7 +14,9 @@ from livematte.stages.refine import Refine
 def _load(shared, name, side=240):
     root = shared / "testdata/alphamatting"
     out = []
-    for part, mode, interp in (("input", "RGB", cv2.INTER_AREA), ("gt", "L", cv2.INTER_AREA), ("trimap", "L", cv2.INTER_NEAREST)):
+    area, nearest = cv2.INTER_AREA, cv2.INTER_NEAREST
+    parts = (("input", "RGB", area), ("gt", "L", area), ("trimap", "L", nearest))
+    for part, mode, interp in parts:
         x = np.asarray(Image.open(root / part / name).convert(mode))
         s = side / max(x.shape[:2])
         out.append(cv2.resize(x, (round(x.shape[1] * s), round(x.shape[0] * s)), interpolation=interp))

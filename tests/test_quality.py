@@ -18,7 +18,8 @@ def test_pipeline_beats_raw_network_on_davis(engine):
 def test_refined_portraits_beat_raw(engine):
     from livematte.config import Config
 
-    rows = evaluate.evaluate_portraits(engine, Config(), ["p_07141906", "p_818e689d"], matting=False, side=720)
+    names = ["p_07141906", "p_818e689d"]
+    rows = evaluate.evaluate_portraits(engine, Config(), names, matting=False, side=720)
     for row in rows.values():
         assert row["refined"]["mad"] < row["raw"]["mad"]
         assert row["refined"]["iou"] >= row["raw"]["iou"] - 0.002

@@ -43,5 +43,6 @@ def test_guided_filter_snaps_soft_ramp_to_image_edge():
 def test_feather_levels_soften_progressively_and_zero_is_off():
     image, alpha = _edge_case()
     assert np.array_equal(refine_edges(image, alpha, 0, 4), alpha)
-    widths = [int(np.count_nonzero((r > 10) & (r < 245))) for r in (refine_edges(image, alpha, lvl, 1) for lvl in (1, 2, 3))]
+    refined = [refine_edges(image, alpha, lvl, 1) for lvl in (1, 2, 3)]
+    widths = [int(np.count_nonzero((r > 10) & (r < 245))) for r in refined]
     assert widths[0] <= widths[1] <= widths[2] and widths[0] < widths[2]

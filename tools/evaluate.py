@@ -29,7 +29,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "src"))
 
 from livematte import metrics  # noqa: E402
-from livematte.config import Config, RefineConfig, ShadowConfig  # noqa: E402
+from livematte.config import Config, ShadowConfig  # noqa: E402
 from livematte.frame import Frame  # noqa: E402
 from livematte.stages import run_stages  # noqa: E402
 from livematte.stages.decontaminate import estimate_foreground_fast, estimate_foreground_ml  # noqa: E402
@@ -58,7 +58,8 @@ def load_davis(sequence: str, limit: int | None = None, root: Path = TESTDATA / 
 
 def video_scores(alphas, truths) -> dict:
     return {"iou": float(np.mean([metrics.iou(a, t) for a, t in zip(alphas, truths, strict=True)])),
-            "boundary_f": float(np.mean([metrics.boundary_f(a, t) for a, t in zip(alphas, truths, strict=True)])),
+            "boundary_f": float(np.mean([metrics.boundary_f(a, t)
+                                         for a, t in zip(alphas, truths, strict=True)])),
             "dtssd": metrics.dtssd(alphas, truths), "flicker": metrics.flicker(alphas, truths)}
 
 
@@ -67,11 +68,13 @@ def pipelines(config: Config) -> dict:
     return {
         "raw": lambda: [],
         "smooth+refine": lambda: [Smooth(config.smooth), Refine(config.refine)],
-        "lookahead2+refine": lambda: [LookaheadSmooth(replace(config.smooth, lookahead=2)), Refine(config.refine)],
+        "lookahead2+refine": lambda: [LookaheadSmooth(replace(config.smooth, lookahead=2)),
+                                      Refine(config.refine)],
     }
 
 
-def evaluate_davis(engine, config: Config, limit: int | None = None, sequences=SEQUENCES, start: int = 0) -> dict:
+def evaluate_davis(engine, config: Config, limit: int | None = None, sequences=SEQUENCES,
+                   start: int = 0) -> dict:
     out = {}
     for sequence in sequences:
         images, truths = load_davis(sequence, None if limit is None else start + limit)
@@ -118,8 +121,10 @@ def evaluate_portraits(engine, config: Config, names=None, matting: bool = True,
         raw = engine.matte(image)
         candidates = {"raw": raw, "refined": refine(Frame(image=image, alpha=raw)).alpha}
         if matting:
-            candidates["matting"] = Refine(replace(config.refine, quality="matting"))(Frame(image=image, alpha=raw)).alpha
-        rows[name] = {k: {"mad": metrics.mad(a, truth), "iou": metrics.iou(a, truth)} for k, a in candidates.items()}
+            matting_mode = Refine(replace(config.refine, quality="matting"))
+            candidates["matting"] = matting_mode(Frame(image=image, alpha=raw)).alpha
+        rows[name] = {k: {"mad": metrics.mad(a, truth), "iou": metrics.iou(a, truth)}
+                      for k, a in candidates.items()}
         # What perfect edges would give: the raw error outside the reference's edge band only.
         outside = ~metrics.edge_band(truth)
         rows[name]["raw"]["mad_floor"] = float(np.abs(raw.astype(np.float32) - truth)[outside].sum()
@@ -136,29 +141,33 @@ def _median_ms(fn, runs: int) -> float:
     return statistics.median(times)
 
 
+def _size_timings(engine, config: Config, images, w: int, h: int, runs: int) -> dict:
+    frames = [Frame(image=cv2.resize(im, (w, h)), index=i, pts=i) for i, im in enumerate(images)]
+    frames = [replace(f, alpha=engine.matte(f.image)) for f in frames]
+    frame_iter = iter(frames * 4)
+    smooth, lookahead = Smooth(config.smooth), LookaheadSmooth(replace(config.smooth, lookahead=2))
+    smooth(frames[0])
+    lookahead.push(frames[0])
+    refine = {lvl: Refine(replace(config.refine, feather=lvl)) for lvl in (1, 2, 3)}
+    drop, contact = make_shadow(ShadowConfig(kind="drop")), make_shadow(ShadowConfig(kind="contact"))
+    one = frames[1]
+    return {
+        "engine (selfie, ONNX)": _median_ms(lambda: engine.matte(one.image), runs),
+        "smooth (live)": _median_ms(lambda: smooth(next(frame_iter)), runs),
+        "smooth (look-ahead 2)": _median_ms(lambda: lookahead.push(next(frame_iter)), runs),
+        **{f"refine feather {lvl}": _median_ms(lambda r=r: r(one), runs) for lvl, r in refine.items()},
+        "full-res colour guided filter (cv2.ximgproc, r=8, for contrast)":
+            _median_ms(lambda: cv2.ximgproc.guidedFilter(one.image, one.alpha, 8, 65.0), max(3, runs // 3)),
+        "decontaminate (fast)": _median_ms(lambda: estimate_foreground_fast(one.image, one.alpha), runs),
+        "shadow drop": _median_ms(lambda: drop.mask(one.alpha), runs),
+        "shadow contact (uncached)": _median_ms(lambda: contact._draw(h, w, h - 10, w // 3, w // 2), runs),
+    }
+
+
 def stage_timings(engine, config: Config, runs: int = 15) -> dict:
     images, _ = load_davis(SEQUENCES[0], runs + 1)
-    out = {}
-    for label, (w, h) in {"720p": (1280, 720), "1080p": (1920, 1080)}.items():
-        frames = [Frame(image=cv2.resize(im, (w, h)), index=i, pts=i) for i, im in enumerate(images)]
-        frames = [replace(f, alpha=engine.matte(f.image)) for f in frames]
-        frame_iter = iter(frames * 4)
-        smooth, lookahead = Smooth(config.smooth), LookaheadSmooth(replace(config.smooth, lookahead=2))
-        smooth(frames[0])
-        lookahead.push(frames[0])
-        refine = {lvl: Refine(replace(config.refine, feather=lvl)) for lvl in (1, 2, 3)}
-        drop, contact = make_shadow(ShadowConfig(kind="drop")), make_shadow(ShadowConfig(kind="contact"))
-        a = frames[1].alpha
-        row = {
-            "engine (selfie, ONNX)": _median_ms(lambda: engine.matte(frames[1].image), runs),
-            "smooth (live)": _median_ms(lambda: smooth(next(frame_iter)), runs),
-            "smooth (look-ahead 2)": _median_ms(lambda: lookahead.push(next(frame_iter)), runs),
-            **{f"refine feather {lvl}": _median_ms(lambda r=r: r(frames[1]), runs) for lvl, r in refine.items()},
-            "decontaminate (fast)": _median_ms(lambda: estimate_foreground_fast(frames[1].image, a), runs),
-            "shadow drop": _median_ms(lambda: drop.mask(a), runs),
-            "shadow contact (uncached)": _median_ms(lambda: contact._draw(h, w, h - 10, w // 3, w // 2), runs),
-        }
-        out[label] = row
+    out = {label: _size_timings(engine, config, images, w, h, runs)
+           for label, (w, h) in {"720p": (1280, 720), "1080p": (1920, 1080)}.items()}
     # Stills-only work, at the matting benchmark's size, after one warm-up call (numba compiles then).
     image = _rgb(TESTDATA / "alphamatting" / "input" / "GT01.png")
     trimap = _grey(TESTDATA / "alphamatting" / "trimap" / "GT01.png")
@@ -183,12 +192,14 @@ def print_tables(results: dict) -> None:
         for seq, rows in results["davis"].items():
             raw = rows["raw"]
             for name, r in rows.items():
-                vs = "" if name == "raw" else (f"IoU {r['iou'] - raw['iou']:+.4f} dtSSD {_change(raw['dtssd'], r['dtssd'])}"
-                                                f" flicker {_change(raw['flicker'], r['flicker'])}")
+                vs = "" if name == "raw" else (f"IoU {r['iou'] - raw['iou']:+.4f} "
+                                                f"dtSSD {_change(raw['dtssd'], r['dtssd'])} "
+                                                f"flicker {_change(raw['flicker'], r['flicker'])}")
                 print(f"{seq:12s} {name:18s} {r['iou']:7.4f} {r['boundary_f']:7.4f} {r['dtssd']:7.4f} "
                       f"{r['flicker']:8.5f}  {vs}")
             print(f"{seq:12s} {'(dtSSD floor)':18s} {'':7s} {'':7s} {raw['dtssd_floor']:7.4f} {'':8s}  "
-                  f"dtSSD {_change(raw['dtssd'], raw['dtssd_floor'])}: no change at all where the truth is static")
+                  f"dtSSD {_change(raw['dtssd'], raw['dtssd_floor'])}: "
+                  "no change at all where the truth is static")
     if "alphamatting" in results:
         print("\n## alphamatting (true alpha, trimap given; unknown band): raw network vs matting mode")
         print(f"{'image':10s} {'raw MAD':>8s} {'MAD':>8s} {'MSE':>8s} {'grad':>8s}")
@@ -233,8 +244,8 @@ def main(argv=None) -> int:
     if "davis" in sections:
         results["davis"] = evaluate_davis(engine, config, 20 if args.quick else None)
     if "alphamatting" in sections:
-        results["alphamatting"] = evaluate_alphamatting(engine, ["GT01.png", "GT05.png"] if args.quick else None,
-                                                        400 if args.quick else 800)
+        names = ["GT01.png", "GT05.png"] if args.quick else None
+        results["alphamatting"] = evaluate_alphamatting(engine, names, 400 if args.quick else 800)
     if "portraits" in sections:
         results["portraits"] = evaluate_portraits(engine, config, None, matting=not args.quick)
     if "timing" in sections:

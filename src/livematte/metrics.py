@@ -78,7 +78,7 @@ def mse(pred: np.ndarray, truth: np.ndarray, region: np.ndarray | None = None) -
 
 def gradient_error(pred: np.ndarray, truth: np.ndarray, region: np.ndarray | None = None,
                    sigma: float = 1.4) -> float:
-    """alphamatting.com's gradient error: Σ(|∇p| - |∇g|)² over the region, with Gaussian derivatives (alpha 0-1)."""
+    """alphamatting.com's gradient error: Σ(|∇p| - |∇g|)² over the region (Gaussian derivatives)."""
     def magnitude(alpha: np.ndarray) -> np.ndarray:
         smooth = cv2.GaussianBlur(_unit(alpha), (0, 0), sigma)
         gx = cv2.Sobel(smooth, cv2.CV_32F, 1, 0, ksize=3) / 8.0

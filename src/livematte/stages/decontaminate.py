@@ -81,7 +81,7 @@ def estimate_foreground_fast(image: np.ndarray, alpha: np.ndarray) -> np.ndarray
 
 def estimate_foreground_ml(image: np.ndarray, alpha: np.ndarray) -> np.ndarray:
     """pymatting's multi-level foreground estimate; for stills (seconds at 1080p, plus numba's compile)."""
-    from pymatting import estimate_foreground_ml as ml   # lazy: numba
+    from pymatting import estimate_foreground_ml as ml  # lazy: numba
 
     fg = ml(image.astype(np.float64) / 255.0, alpha.astype(np.float64) / 255.0)
     return (np.clip(fg, 0, 1) * 255.0 + 0.5).astype(np.uint8)

@@ -8,7 +8,8 @@ and upsampled; sure regions stay exact at full size.
 
 pymatting is JIT-compiled by numba: the first solve in a process spends several seconds compiling.
 Without a user trimap, the mask is first snapped to the image's edges (refine.py's guided filter) so
-a narrow band (0.6 % of the diagonal) suffices. A user-given trimap (0 = background, 128 = unknown, 255 = foreground) replaces the derived one, via
+a narrow band (0.6 % of the diagonal) suffices. A user-given trimap (0 = background, 128 = unknown,
+255 = foreground) replaces the derived one, via
 `frame.meta["trimap"]` or `matte_with_trimap()`.
 """
 from __future__ import annotations
@@ -43,7 +44,7 @@ def trimap_from_alpha(alpha: np.ndarray, band: float = 0.006) -> np.ndarray:
 
 def solve_alpha(image: np.ndarray, trimap: np.ndarray, solve_side: int = _SOLVE_SIDE) -> np.ndarray:
     """Closed-form alpha of the unknown band of `trimap` (uint8 0/128/255); uint8 alpha at image size."""
-    from pymatting import estimate_alpha_cf   # lazy: pymatting pulls numba and scipy
+    from pymatting import estimate_alpha_cf  # lazy: pymatting pulls numba and scipy
 
     if trimap.shape != image.shape[:2]:
         raise InputError(f"trimap is {trimap.shape[1]}×{trimap.shape[0]}, image is "

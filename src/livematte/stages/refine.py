@@ -93,14 +93,15 @@ class Refine:
         self._cfg = config
         self._matting = None
         if config.quality == "matting":
-            from .matting import Matting   # pymatting and numba load only for the stills mode
+            from .matting import Matting  # pymatting and numba load only for the stills mode
 
             self._matting = Matting(config)
 
     def __call__(self, frame: Frame) -> Frame:
         if self._matting is not None:
             return self._matting(frame)
-        return replace(frame, alpha=refine_edges(frame.image, frame.alpha, self._cfg.feather, self._cfg.scale))
+        alpha = refine_edges(frame.image, frame.alpha, self._cfg.feather, self._cfg.scale)
+        return replace(frame, alpha=alpha)
 
     def reset(self) -> None:
         pass

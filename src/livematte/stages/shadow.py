@@ -11,6 +11,7 @@ so the shadow falls the opposite way (135° → down and to the right).
 from __future__ import annotations
 
 import math
+
 import cv2
 import numpy as np
 
@@ -48,7 +49,9 @@ class DropShadow(Shadow):
         angle = math.radians(self._cfg.angle)
         dist, blur = self._cfg.distance * s, self._cfg.blur * s
         k = _work_factor(blur)
-        small = cv2.resize(alpha, (max(1, w // k), max(1, h // k)), interpolation=cv2.INTER_AREA) if k > 1 else alpha
+        small = alpha
+        if k > 1:
+            small = cv2.resize(alpha, (max(1, w // k), max(1, h // k)), interpolation=cv2.INTER_AREA)
         # Away from the light: x against cos, y (image rows grow downwards) along sin.
         shift = np.float32([[1, 0, -math.cos(angle) * dist / k], [0, 1, math.sin(angle) * dist / k]])
         moved = cv2.warpAffine(small, shift, (small.shape[1], small.shape[0]), flags=cv2.INTER_LINEAR,
