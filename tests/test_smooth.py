@@ -85,3 +85,14 @@ def test_moving_edge_follows_without_lag():
         out = stage(Frame(image=image, alpha=alpha, index=i, pts=i))
     assert out.alpha[60, x + 20] > 230           # the square's centre, where it is now
     assert out.alpha[60, x - 10] < 40            # where it was two steps ago: no ghost
+
+
+def test_full_stage_list_with_lookahead_keeps_frames_and_pts(engine):
+    frames, _ = _frames(engine, 6)
+    frames = [replace(f, alpha=None) for f in frames]
+    config = Config()
+    config = replace(config, smooth=replace(config.smooth, lookahead=2))
+    out = list(run_stages(build_stages(config, engine), frames))
+    assert [f.pts for f in out] == [f.pts for f in frames]
+    assert all(f.output is not None and f.output.shape[:2] == f.image.shape[:2] for f in out)
+    assert all(f.foreground is not None for f in out)

@@ -14,6 +14,9 @@ a narrow band (0.6 % of the diagonal) suffices. A user-given trimap (0 = backgro
 """
 from __future__ import annotations
 
+import contextlib
+import io
+import logging
 from dataclasses import replace
 
 import cv2
@@ -22,6 +25,8 @@ import numpy as np
 from ..config import RefineConfig
 from ..errors import InputError
 from ..frame import Frame
+
+log = logging.getLogger(__name__)
 
 _SOLVE_SIDE = 800
 
@@ -64,7 +69,12 @@ def solve_alpha(image: np.ndarray, trimap: np.ndarray, solve_side: int = _SOLVE_
     if not (small_trimap == 1).any() or not (small_trimap == 0).any():
         # closed-form needs both sure regions as constraints; without them there is nothing to solve.
         return np.where(trimap >= 128, 255, 0).astype(np.uint8)
-    solved = estimate_alpha_cf(small_image, small_trimap)
+    # pymatting prints a "PERFORMANCE WARNING" to stdout when its preconditioner falls back; stdout
+    # may be a pipe a user reads, and the solve still converges, so the notice goes to the debug log.
+    with contextlib.redirect_stdout(io.StringIO()) as notes:
+        solved = estimate_alpha_cf(small_image, small_trimap)
+    if notes.getvalue():
+        log.debug("pymatting: %s", notes.getvalue().strip())
     solved = (np.clip(solved, 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)
     if scale < 1.0:
         solved = cv2.resize(solved, (w, h), interpolation=cv2.INTER_LINEAR)
