@@ -96,3 +96,12 @@ def test_full_stage_list_with_lookahead_keeps_frames_and_pts(engine):
     assert [f.pts for f in out] == [f.pts for f in frames]
     assert all(f.output is not None and f.output.shape[:2] == f.image.shape[:2] for f in out)
     assert all(f.foreground is not None for f in out)
+
+
+def test_lookahead_does_not_blend_across_a_cut():
+    stage = LookaheadSmooth(SmoothConfig(lookahead=2))
+    frames = [_flat(100, 0, 0), _flat(100, 0, 1), _flat(250, 255, 2), _flat(250, 255, 3)]
+    out = [f for frame in frames for f in stage.push(frame)] + stage.flush()
+    assert [f.index for f in out] == [0, 1, 2, 3]
+    assert out[1].alpha.max() == 0               # the frame before the cut saw no future past it
+    assert out[2].alpha.min() == 255             # and the one after it nothing from before
