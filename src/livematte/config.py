@@ -32,14 +32,17 @@ class EngineConfig:
 @dataclass(frozen=True)
 class SmoothConfig:
     enabled: bool = True           # temporal smoothing of alpha across video frames
-    strength: float = 0.7          # 0 = none; how strongly unchanged pixels keep their previous alpha
-    motion_threshold: float = 12.0  # per-pixel grey change (0-255) above which a pixel counts as moving
+    strength: float = 0.9          # 0 = none; how strongly unchanged pixels keep their previous alpha
+    motion_threshold: float = 32.0  # per-pixel grey change (0-255) above which a pixel counts as moving
+    flow: bool = True              # compensate motion with optical flow (DIS) before comparing frames
     lookahead: int = 0             # frames of look-ahead for files; 0 = zero added latency
     cut_threshold: float = 0.35    # mean frame change (0-1) that counts as a scene cut and resets
 
     def __post_init__(self):
-        _in_range("strength", self.strength, 0.0, 1.0)
+        _in_range("strength", self.strength, 0.0, 0.98)
+        _in_range("motion_threshold", self.motion_threshold, 1.0, 255.0)
         _in_range("lookahead", self.lookahead, 0, 8)
+        _in_range("cut_threshold", self.cut_threshold, 0.0, 1.0)
 
 
 @dataclass(frozen=True)

@@ -17,15 +17,16 @@ def build_stages(config: Config, engine, *, video: bool = True) -> list:
     from .composite import Composite
     from .decontaminate import Decontaminate
     from .refine import Refine
-    from .smooth import Smooth
+    from .smooth import LookaheadSmooth, Smooth
 
     stages: list = [engine]
     if video and config.smooth.enabled:
-        stages.append(Smooth(config.smooth))
+        smooth = LookaheadSmooth if config.smooth.lookahead > 0 else Smooth
+        stages.append(smooth(config.smooth))
     if config.refine.feather or config.refine.quality == "matting":
         stages.append(Refine(config.refine))
     if config.decontaminate.enabled:
-        stages.append(Decontaminate(config.decontaminate))
+        stages.append(Decontaminate(config.decontaminate, precise=config.refine.quality == "matting"))
     stages.append(Composite.from_config(config))
     return stages
 
