@@ -83,6 +83,16 @@ class ShadowConfig:
 
 
 @dataclass(frozen=True)
+class InputConfig:
+    retries: int = 3               # reconnects of a network source that stalls or drops, then it ends cleanly
+    timeout_s: float = 10.0        # seconds without data before a network source counts as stalled
+
+    def __post_init__(self):
+        _in_range("retries", self.retries, 0, 100)
+        _in_range("timeout_s", self.timeout_s, 0.1, 3600.0)
+
+
+@dataclass(frozen=True)
 class OutputConfig:
     codec: str = ""                # "" = chosen by the output's extension
     crf: int = 23
@@ -116,6 +126,7 @@ class LiveConfig:
 @dataclass(frozen=True)
 class Config:
     engine: EngineConfig = field(default_factory=EngineConfig)
+    input: InputConfig = field(default_factory=InputConfig)
     smooth: SmoothConfig = field(default_factory=SmoothConfig)
     refine: RefineConfig = field(default_factory=RefineConfig)
     decontaminate: DecontaminateConfig = field(default_factory=DecontaminateConfig)
