@@ -116,11 +116,18 @@ class StillsConfig:
 class LiveConfig:
     host: str = "127.0.0.1"
     port: int = 8080
-    max_peers: int = 4
+    max_peers: int = 4             # senders and viewers together; more get HTTP 503
     ice_servers: list[str] = field(default_factory=list)   # e.g. ["stun:stun.example.org:3478"]; none by default
-    width: int = 1280
+    width: int = 1280              # size and rate asked of a real camera (/dev/videoN)
     height: int = 720
     fps: int = 30
+    camera: str = "/dev/video0"    # `livematte camera` input when --input is not given
+    vcam_device: str = ""          # virtual camera to write; "" = the first one found
+
+    def __post_init__(self):
+        _in_range("port", self.port, 0, 65535)
+        _in_range("max_peers", self.max_peers, 1, 1000)
+        _in_range("fps", self.fps, 1, 240)
 
 
 @dataclass(frozen=True)
