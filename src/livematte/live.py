@@ -12,6 +12,7 @@ import dataclasses
 import logging
 import threading
 import time
+from pathlib import Path
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
@@ -310,3 +311,8 @@ def paced(frames: Iterable[Frame], stop: threading.Event | None = None) -> Itera
             if stop.wait(max(0.0, due - time.perf_counter())):
                 return
         yield frame
+
+
+def is_live_uri(uri: str) -> bool:
+    """Cameras and streams are live; a local file is not: it ends, and it is paced by its timestamps."""
+    return not Path(uri).is_file()

@@ -23,6 +23,7 @@ def run(args: argparse.Namespace) -> int:
 
     from ..config import merge
     from ..engine import load_engine
+    from ..live import is_live_uri
     from ..server.app import create_app
     from ..sources import open_source
 
@@ -30,7 +31,7 @@ def run(args: argparse.Namespace) -> int:
     config = merge(config, {"live": {"host": args.host, "port": args.port, "max_peers": args.max_peers}},
                    "<command line>")
     if args.source:
-        with open_source(args.source, live=True):   # fail now, not when the first viewer arrives
+        with open_source(args.source, live=is_live_uri(args.source)):   # fail now, not when the first viewer arrives
             pass
     engine = load_engine(config.engine.model, config.engine)
     app = create_app(config, engine, source=args.source)

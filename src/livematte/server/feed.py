@@ -9,10 +9,9 @@ import dataclasses
 import logging
 import threading
 from collections.abc import Callable
-from pathlib import Path
 
 from ..errors import LivematteError
-from ..live import LiveProcessor, paced
+from ..live import LiveProcessor, is_live_uri, paced
 
 log = logging.getLogger(__name__)
 
@@ -70,7 +69,7 @@ class SourceFeed:
             while not stop.is_set():
                 played = self._play_once(processor, stop, index)
                 index += played
-                if played == 0 or not Path(self.uri).is_file():
+                if played == 0 or is_live_uri(self.uri):
                     break      # a stream or camera that ended does not come back by looping
         except LivematteError as exc:
             self.error = str(exc)
@@ -84,7 +83,7 @@ class SourceFeed:
         from ..sources import open_source
 
         start = index
-        with open_source(self.uri, live=True) as source:
+        with open_source(self.uri, live=is_live_uri(self.uri)) as source:
             for frame in paced(source.frames(), stop):
                 processor.submit(dataclasses.replace(frame, index=index, discontinuity=index == start))
                 index += 1
