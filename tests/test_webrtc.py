@@ -6,39 +6,30 @@ import threading
 import time
 
 import av
-import cv2
 import numpy as np
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription, VideoStreamTrack
 from aiortc.mediastreams import MediaStreamError
+from live_media import BLUE, GREEN, coloured, room_images
+from live_media import far_background as background_mask
 from media import make_clip
 
 from livematte.config import load_config
 from livematte.server.app import SERVICE, create_app
 
 SIZE = (320, 180)
-GREEN = np.array([0, 255, 0])
-BLUE = np.array([0, 0, 255])
 DEADLINE_S = 60       # generous: only a hang reaches it; the assertions are about content, not speed
 
 
 @pytest.fixture(scope="module")
 def clip_images(shared):
-    """Real frames of two people in a room, at a small size, and where they are far from any person."""
-    with av.open(str(shared / "testdata/videos/room_two_people_1080p.mp4")) as src:
-        images = [f.to_ndarray(format="rgb24", width=SIZE[0], height=SIZE[1])
-                  for _, f in zip(range(8), src.decode(video=0), strict=False)]
-    return images
+    return room_images(shared, SIZE)
 
 
 @pytest.fixture(scope="module")
 def far_background(clip_images, engine):
-    """Pixels that are background in every frame, at least 12 px from anything the model calls person."""
-    background = np.ones(clip_images[0].shape[:2], bool)
-    for image in clip_images:
-        background &= engine.matte(image) < 8
-    far = cv2.erode(background.astype(np.uint8), np.ones((25, 25), np.uint8)) > 0
+    far = background_mask(clip_images, engine)
     assert far.mean() > 0.1, "the clip should have plenty of plain background"
     return far
 
@@ -105,12 +96,6 @@ class Viewer:
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
-
-
-def coloured(frame, mask, colour, tolerance=45):
-    if frame is None or frame.shape[:2] != mask.shape:
-        return False
-    return bool(np.all(np.abs(np.median(frame[mask], axis=0) - colour) < tolerance))
 
 
 def live_threads():
