@@ -2,13 +2,13 @@
 from __future__ import annotations
 
 import numpy as np
-import pyvirtualcam
 import pytest
-from conftest import run_cli
-from live_media import GREEN, coloured, far_background, person_core, room_images
-from media import make_clip
+import pyvirtualcam
 
+from conftest import run_cli
+from live_media import GREEN, ROOM, coloured, far_background, person_core, room_images
 from livematte import cli
+from media import make_clip
 
 SIZE = (320, 180)
 FRAMES = 12
@@ -49,7 +49,7 @@ def recorder():
 @pytest.fixture(scope="module")
 def room_clip(shared, tmp_path_factory):
     path = tmp_path_factory.mktemp("vcam") / "room.mp4"
-    return make_clip(path, frames=FRAMES, size=SIZE, fps=30, source=shared / "testdata/videos/room_two_people_1080p.mp4")
+    return make_clip(path, frames=FRAMES, size=SIZE, fps=30, source=shared / ROOM)
 
 
 def test_camera_command_writes_matted_frames_at_the_input_size_and_rate(recorder, room_clip, shared, engine):

@@ -11,12 +11,12 @@ import pytest
 from aiohttp.test_utils import TestClient, TestServer
 from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription, VideoStreamTrack
 from aiortc.mediastreams import MediaStreamError
+
 from live_media import BLUE, GREEN, coloured, room_images
 from live_media import far_background as background_mask
-from media import make_clip
-
 from livematte.config import load_config
 from livematte.server.app import SERVICE, create_app
+from media import make_clip
 
 SIZE = (320, 180)
 DEADLINE_S = 60       # generous: only a hang reaches it; the assertions are about content, not speed
@@ -104,7 +104,7 @@ def live_threads():
 
 async def _wait_until(condition):
     end = time.monotonic() + DEADLINE_S
-    while time.monotonic() < end and not condition():
+    while time.monotonic() < end and not condition():   # noqa: ASYNC110 - polls threads, not a coroutine
         await asyncio.sleep(0.05)
 
 
@@ -127,7 +127,8 @@ def test_camera_mode_mattes_frames_and_swaps_background_at_run_time(engine, clip
             assert not coloured(clip_images[0], far_background, BLUE)
             assert not coloured(clip_images[0], far_background, GREEN)
 
-            response = await client.post("/settings", json={"peer": body["peer"], "background": "color:#00FF00"})
+            change = {"peer": body["peer"], "background": "color:#00FF00"}
+            response = await client.post("/settings", json=change)
             assert response.status == 200, await response.text()
             green = await viewer.wait_for(lambda f: coloured(f, far_background, GREEN))
             assert coloured(green, far_background, GREEN), np.median(green[far_background], axis=0)
@@ -151,7 +152,8 @@ def test_bad_settings_are_rejected_and_the_stream_keeps_its_background(engine):
     async def scenario():
         app = create_app(_config("color:#0000FF"), engine)
         async with TestClient(TestServer(app, host="127.0.0.1")) as client:
-            response = await client.post("/settings", json={"background": "color:#00FF00", "shadow": "sideways"})
+            bad = {"background": "color:#00FF00", "shadow": "sideways"}
+            response = await client.post("/settings", json=bad)
             assert response.status == 400
             assert "shadow" in (await response.json())["error"]
             response = await client.post("/settings", json={"peer": "nobody", "background": "color:#00FF00"})
@@ -182,7 +184,8 @@ def test_source_mode_round_trip_shared_by_viewers(engine, shared, tmp_path, far_
             assert stats["peers"] == 2 and list(stats["processors"]) == ["source"]   # one processor, shared
             for viewer in viewers:
                 await viewer.close()
-            await _wait_until(lambda: not app[SERVICE].peers and not feed.running and live_threads() == baseline)
+            await _wait_until(lambda: not app[SERVICE].peers and not feed.running
+                              and live_threads() == baseline)
             assert not feed.running and live_threads() == baseline
 
     asyncio.run(scenario())

@@ -12,8 +12,8 @@ import dataclasses
 import logging
 import threading
 import time
-from pathlib import Path
 from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -130,7 +130,8 @@ class Stats:
         if not self._latency_ms:
             return {"p50": 0.0, "p95": 0.0}
         values = np.fromiter(self._latency_ms, np.float64)
-        return {"p50": round(float(np.percentile(values, 50)), 2), "p95": round(float(np.percentile(values, 95)), 2)}
+        p50, p95 = np.percentile(values, [50, 95])
+        return {"p50": round(float(p50), 2), "p95": round(float(p95), 2)}
 
 
 def live_config(config: Config) -> Config:

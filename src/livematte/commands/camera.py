@@ -23,8 +23,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--input", "-i", metavar="CAMERA|FILE|URL",
                         help="camera device (/dev/videoN), video file or stream URL (default: [live] camera)")
     parser.add_argument("--device", "-d", metavar="DEVICE",
-                        help="virtual camera to write, e.g. /dev/video10 (default: [live] vcam_device, else the "
-                             "first one found)")
+                        help="virtual camera to write, e.g. /dev/video10 "
+                             "(default: [live] vcam_device, else the first one found)")
     parser.add_argument("--vcam-backend", metavar="NAME",
                         help="pyvirtualcam backend: v4l2loopback, obs, unitycapture (default: any available)")
     parser.add_argument("--frames", type=int, metavar="N", help="stop after sending N frames")
@@ -33,8 +33,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     config = config_from_args(args)
-    report = run_camera(config, args.input or config.live.camera, device=args.device or config.live.vcam_device,
-                        backend=args.vcam_backend, max_frames=args.frames)
+    report = run_camera(config, args.input or config.live.camera,
+                        device=args.device or config.live.vcam_device, backend=args.vcam_backend,
+                        max_frames=args.frames)
     log.info("camera: %d frames sent (%d repeats), %d dropped, latency p50 %.1f ms p95 %.1f ms",
              report.sent, report.repeated, report.dropped, report.latency_ms["p50"], report.latency_ms["p95"])
     return 0
@@ -79,8 +80,8 @@ def _pump(source, processor: LiveProcessor, cam, max_frames: int | None) -> Came
     outputs = processor.subscribe()
     stop = threading.Event()
     failure: list[BaseException] = []
-    reader = threading.Thread(target=_read, args=(source, processor, stop, failure), name="livematte-camera-read",
-                              daemon=True)
+    reader = threading.Thread(target=_read, args=(source, processor, stop, failure),
+                              name="livematte-camera-read", daemon=True)
     reader.start()
     sent = repeated = 0
     last = None

@@ -31,7 +31,8 @@ def run(args: argparse.Namespace) -> int:
     config = merge(config, {"live": {"host": args.host, "port": args.port, "max_peers": args.max_peers}},
                    "<command line>")
     if args.source:
-        with open_source(args.source, live=is_live_uri(args.source)):   # fail now, not when the first viewer arrives
+        # fail now, not when the first viewer arrives
+        with open_source(args.source, live=is_live_uri(args.source)):
             pass
     engine = load_engine(config.engine.model, config.engine)
     app = create_app(config, engine, source=args.source)

@@ -48,9 +48,10 @@ class LiveService:
         self.config = config
         self.engine = engine
         self.peers: dict[str, Peer] = {}
-        self.feed = SourceFeed(source, lambda: LiveProcessor(self.config, engine, name="source")) if source else None
+        self.feed = None
+        if source:
+            self.feed = SourceFeed(source, lambda: LiveProcessor(self.config, engine, name="source"))
         self._uploads = tempfile.TemporaryDirectory(prefix="livematte-uploads-")
-        self._closing: set[asyncio.Task] = set()
 
     # -- peers ------------------------------------------------------------------------------------
     async def open_peer(self, offer: dict[str, Any]) -> tuple[Peer, Any]:
@@ -231,8 +232,8 @@ async def settings(request: web.Request) -> web.Response:
 async def client_config(request: web.Request) -> web.Response:
     """What the page needs before it connects: ICE servers from [live] ice_servers, and the modes offered."""
     service = request.app[SERVICE]
-    return web.json_response({"ice_servers": list(service.config.live.ice_servers), "source": service.feed is not None,
-                              "max_peers": service.config.live.max_peers})
+    return web.json_response({"ice_servers": list(service.config.live.ice_servers),
+                              "source": service.feed is not None, "max_peers": service.config.live.max_peers})
 
 
 async def stats(request: web.Request) -> web.Response:

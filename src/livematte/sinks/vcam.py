@@ -23,7 +23,8 @@ class VirtualCamera:
         try:
             import pyvirtualcam
         except ImportError:
-            raise EngineUnavailable("the virtual camera needs pyvirtualcam: pip install 'livematte[vcam]'") from None
+            raise EngineUnavailable("the virtual camera needs pyvirtualcam: "
+                                    "pip install 'livematte[vcam]'") from None
         self.width, self.height, self.fps = width, height, fps
         try:
             self._cam = pyvirtualcam.Camera(width, height, fps, fmt=pyvirtualcam.PixelFormat.RGB,
@@ -42,8 +43,8 @@ class VirtualCamera:
 
     def send(self, image: np.ndarray) -> None:
         if image.shape != (self.height, self.width, 3):
-            raise DeviceError(f"{self.device}: frame of {image.shape[1]}x{image.shape[0]} for a virtual camera "
-                              f"opened at {self.width}x{self.height}")
+            raise DeviceError(f"{self.device}: frame of {image.shape[1]}x{image.shape[0]} for a virtual "
+                              f"camera opened at {self.width}x{self.height}")
         self._cam.send(np.ascontiguousarray(image))
         self.sent += 1
 
