@@ -1,4 +1,5 @@
-"""The page end to end in a real headless Chromium (Debian's; never a downloaded one) against `livematte serve`.
+"""The page end to end in a real headless Chromium (Debian's, never a downloaded one) against
+`livematte serve`.
 
 Chromium's fake camera plays a .y4m made here from a real clip; the page sends it, the server mattes it
 onto the colour picked on the page, and the test reads the received <video> back through a canvas.
@@ -23,14 +24,15 @@ import pytest
 from PIL import Image
 
 from conftest import REPO
-from live_media import BLUE, GREEN, ROOM, coloured, far_background, room_images
+from live_media import BLUE, GREEN, coloured, far_background, room_images
 
 CHROMIUM = Path("/usr/bin/chromium")
 SIZE = (320, 180)
 DEADLINE_S = 90
 
-pytestmark = pytest.mark.skipif(not CHROMIUM.exists() and shutil.which("chromium") is None,
-                                reason="Debian's chromium is not installed (.ci/run installs it with apt-get)")
+pytestmark = pytest.mark.skipif(
+    not CHROMIUM.exists() and shutil.which("chromium") is None,
+    reason="Debian's chromium is not installed (.ci/run installs it with apt-get)")
 
 
 def make_y4m(path: Path, images: list[np.ndarray], fps: int = 15) -> Path:
@@ -65,7 +67,8 @@ def server(tmp_path):
             break
         except OSError:
             if proc.poll() is not None or time.monotonic() > end:
-                raise AssertionError(f"livematte serve did not start:\n{(tmp_path / 'serve.log').read_text()}")
+                output = (tmp_path / "serve.log").read_text()
+                raise AssertionError(f"livematte serve did not start:\n{output}") from None
             time.sleep(0.2)
     yield url
     proc.send_signal(signal.SIGINT)
@@ -113,19 +116,22 @@ def test_page_sends_the_camera_and_shows_the_matte_with_the_chosen_colour(server
     far = far_background(images, engine)
     assert far.mean() > 0.1 and not coloured(images[0], far, GREEN)
     y4m = make_y4m(tmp_path / "camera.y4m", images)
-    args = ["--headless", "--no-sandbox", "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
+    args = ["--headless", "--no-sandbox", "--use-fake-ui-for-media-stream",
+            "--use-fake-device-for-media-stream",
             f"--use-file-for-fake-video-capture={y4m}", "--disable-gpu", "--disable-quic", "--no-first-run",
             "--disable-background-networking", "--disable-component-update", "--disable-sync",
             "--autoplay-policy=no-user-gesture-required"]
     with sync_playwright() as pw:
-        context = pw.chromium.launch_persistent_context(str(tmp_path / "profile"), executable_path=str(CHROMIUM),
-                                                        headless=True, args=args,
-                                                        viewport={"width": 1000, "height": 900})
+        # a fresh profile per run (--user-data-dir): nothing cached, nothing shared with another browser
+        context = pw.chromium.launch_persistent_context(
+            str(tmp_path / "profile"), executable_path=str(CHROMIUM), headless=True, args=args,
+            viewport={"width": 1000, "height": 900})
         try:
             page = context.pages[0] if context.pages else context.new_page()
             page.goto(server + "/")
             page.click("#connect")
-            page.wait_for_function("window.livematte.peer && window.livematte.connected", timeout=DEADLINE_S * 1000)
+            page.wait_for_function("window.livematte.peer && window.livematte.connected",
+                                   timeout=DEADLINE_S * 1000)
             # the server started on blue; the matte arrives on blue
             blue = wait_for_colour(page, far, BLUE)
             assert blue is not None, "no video frame reached the page"
