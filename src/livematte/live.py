@@ -160,6 +160,7 @@ class LiveProcessor:
         self._sub_lock = threading.Lock()
         self._dropped_out_gone = 0
         self.stats = Stats()
+        self._handled = 0           # frames composited or failed; with the inbox's counts, tells `idle`
         self.name = name
         self._thread = threading.Thread(target=self._work, name=f"livematte-{name}", daemon=True)
         self._thread.start()
@@ -220,7 +221,7 @@ class LiveProcessor:
     @property
     def idle(self) -> bool:
         """Every frame handed in has been composited, failed or been dropped."""
-        return self._inbox.put_count - self._inbox.dropped - self.stats.frames - self.stats.errors <= 0
+        return self._inbox.put_count - self._inbox.dropped - self._handled <= 0
 
     @property
     def alive(self) -> bool:
@@ -262,6 +263,7 @@ class LiveProcessor:
                     frame = stage(frame)
             except Exception:   # live mode logs and skips a bad frame (STYLE habit 8); the stream goes on
                 self.stats.errors += 1
+                self._handled += 1
                 log.exception("%s: frame dropped: processing failed", self.name)
                 continue
             finished = time.perf_counter()
@@ -269,7 +271,8 @@ class LiveProcessor:
                 subscribers = list(self._subscribers)
             for slot in subscribers:
                 slot.put(frame)
-            self.stats.record(started, finished)     # after publishing, so `idle` implies delivered
+            self.stats.record(started, finished)
+            self._handled += 1                         # after publishing, so `idle` implies delivered
 
     def _apply_pending(self) -> None:
         with self._swap_lock:
