@@ -4,6 +4,7 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
+from pathlib import Path
 
 import av
 import numpy as np
@@ -12,7 +13,7 @@ from aiohttp.test_utils import TestClient, TestServer
 from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription, VideoStreamTrack
 from aiortc.mediastreams import MediaStreamError
 
-from live_media import BLUE, GREEN, coloured, room_images
+from live_media import BLUE, GREEN, coloured, person_core, room_images
 from live_media import far_background as background_mask
 from livematte.config import load_config
 from livematte.server.app import SERVICE, create_app
@@ -132,6 +133,9 @@ def test_camera_mode_mattes_frames_and_swaps_background_at_run_time(engine, clip
             assert response.status == 200, await response.text()
             green = await viewer.wait_for(lambda f: coloured(f, far_background, GREEN))
             assert coloured(green, far_background, GREEN), np.median(green[far_background], axis=0)
+            # the people themselves come back in their own colours
+            person = person_core(clip_images, engine)
+            assert person.sum() > 100 and not coloured(green, person, GREEN, tolerance=80)
 
             stats = await (await client.get("/stats", params={"peer": body["peer"]})).json()
             assert stats["peers"] == 1 and stats["frames_out"] > 0 and stats["latency_ms"]["p95"] > 0
@@ -195,6 +199,7 @@ def test_peer_limit_answers_503_with_a_reason(engine, clip_images):
     async def scenario():
         app = create_app(_config("color:#00FF00", max_peers=1), engine)
         async with TestClient(TestServer(app, host="127.0.0.1")) as client:
+            baseline = live_threads()
             first, second = Viewer(send=ClipTrack(clip_images)), Viewer(send=ClipTrack(clip_images))
             status, _ = await first.connect(client, "camera")
             assert status == 200
@@ -202,9 +207,12 @@ def test_peer_limit_answers_503_with_a_reason(engine, clip_images):
             assert status == 503
             assert "max_peers = 1" in body["error"]
             await second.close()
-            await first.close()
-        # shutdown closed what was left
+            assert len(app[SERVICE].peers) == 1
+        # the server shut down with `first` still connected: on_shutdown closed it and its processor
         assert app[SERVICE].peers == {}
+        await _wait_until(lambda: live_threads() == baseline)
+        assert live_threads() == baseline
+        await first.close()
 
     asyncio.run(scenario())
 
@@ -217,5 +225,44 @@ def test_source_mode_without_a_source_is_a_clear_400(engine):
             status, body = await viewer.connect(client, "source")
             await viewer.close()
             assert status == 400 and "--source" in body["error"]
+
+    asyncio.run(scenario())
+
+
+def uploaded_files(app) -> list[Path]:
+    return sorted(Path(app[SERVICE]._uploads.name).iterdir())
+
+
+def test_uploaded_background_image_is_kept_server_side_and_bad_uploads_are_refused(engine, tmp_path):
+    import io
+
+    from aiohttp import FormData
+    from PIL import Image
+
+    png = io.BytesIO()
+    Image.new("RGB", (64, 36), (255, 0, 0)).save(png, format="PNG")
+
+    async def scenario():
+        app = create_app(_config("color:#0000FF"), engine)
+        async with TestClient(TestServer(app, host="127.0.0.1")) as client:
+            form = FormData()
+            form.add_field("image", b"#!/bin/sh\n", filename="evil.sh", content_type="text/x-sh")
+            response = await client.post("/settings", data=form)
+            assert response.status == 400 and "PNG, JPEG or WebP" in (await response.json())["error"]
+
+            form = FormData()
+            form.add_field("image", png.getvalue(), filename="red.png", content_type="image/png")
+            form.add_field("shadow", "none")
+            response = await client.post("/settings", data=form)
+            body = await response.json()
+            saved = uploaded_files(app)
+            # the background became that image, kept server-side; where image backgrounds are not
+            # available the refusal names it and no file is left behind
+            if response.status == 200:
+                assert len(saved) == 1 and saved[0].read_bytes() == png.getvalue()
+                assert body["background"] == f"image:{saved[0]}"
+            else:
+                assert response.status == 400 and "image:" in body["error"] and saved == []
+        assert not Path(app[SERVICE]._uploads.name).exists()      # noqa: ASYNC240 - shutdown removed uploads
 
     asyncio.run(scenario())

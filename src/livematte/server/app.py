@@ -195,6 +195,7 @@ async def settings(request: web.Request) -> web.Response:
     """Background and shadow, as JSON or a multipart form (with an uploaded image as `image`)."""
     service = request.app[SERVICE]
     fields: dict[str, Any] = {}
+    upload: Path | None = None
     if request.content_type == "multipart/form-data":
         async for part in await request.multipart():
             if part.name == "image" and part.filename:
@@ -202,10 +203,11 @@ async def settings(request: web.Request) -> web.Response:
                 if not data:
                     continue
                 try:
-                    path = service.save_upload(data, part.headers.get("Content-Type", ""), part.filename)
+                    upload = await asyncio.get_running_loop().run_in_executor(
+                        None, service.save_upload, data, part.headers.get("Content-Type", ""), part.filename)
                 except ConfigError as exc:
                     return _error(400, str(exc))
-                fields["background"] = f"image:{path}"
+                fields["background"] = f"image:{upload}"
             elif part.name:
                 fields[part.name] = (await part.text()).strip()
     else:
@@ -222,9 +224,11 @@ async def settings(request: web.Request) -> web.Response:
         return _error(400, "POST /settings: nothing to change; send background and/or shadow")
     try:
         config = service.apply(changes, fields.get("peer") or None)
-    except KeyError:
-        return _error(404, f"POST /settings: no peer {fields.get('peer')!r}")
-    except LivematteError as exc:
+    except (KeyError, LivematteError) as exc:
+        if upload is not None:      # refused: keep no file that no background uses
+            upload.unlink(missing_ok=True)
+        if isinstance(exc, KeyError):
+            return _error(404, f"POST /settings: no peer {fields.get('peer')!r}")
         return _error(400, str(exc))
     return web.json_response({"background": config.background.spec, "shadow": config.shadow.kind})
 
