@@ -26,10 +26,12 @@ def run(args: argparse.Namespace) -> int:
     from ..live import is_live_uri
     from ..server.app import create_app
     from ..sources import open_source
+    from ..stages.composite import Composite
 
     config = config_from_args(args)
     config = merge(config, {"live": {"host": args.host, "port": args.port, "max_peers": args.max_peers}},
                    "<command line>")
+    Composite.from_config(config)     # a background this build cannot draw fails now, with its name
     if args.source:
         # fail now, not when the first viewer arrives
         with open_source(args.source, live=is_live_uri(args.source)):

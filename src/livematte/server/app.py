@@ -210,11 +210,15 @@ async def settings(request: web.Request) -> web.Response:
                 fields["background"] = f"image:{upload}"
             elif part.name:
                 fields[part.name] = (await part.text()).strip()
+    elif request.content_type == "application/x-www-form-urlencoded":
+        fields = {k: str(v).strip() for k, v in (await request.post()).items()}
     else:
         try:
             fields = await request.json()
         except ValueError:
-            return _error(400, "POST /settings: expected JSON or a multipart form")
+            fields = None
+        if not isinstance(fields, dict):
+            return _error(400, "POST /settings: expected a JSON object or a form")
     changes: dict[str, dict[str, Any]] = {}
     if fields.get("background"):
         changes["background"] = {"spec": fields["background"]}
