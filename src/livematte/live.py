@@ -202,9 +202,9 @@ class LiveProcessor:
         config = live_config(config)
         fresh = build_stages(config, self._engine, video=True)
         with self._swap_lock:
-            old = self._pending if self._pending is not None else self._stages
-            kept = {type(s): s for s in old if not _depends_on_background(s)}
-            self._pending = [kept.get(type(s), s) if not _depends_on_background(s) else s for s in fresh]
+            current = self._pending if self._pending is not None else self._stages
+            keep = {type(s): s for s in current if not _depends_on_background(s)}
+            self._pending = [s if _depends_on_background(s) else keep.get(type(s), s) for s in fresh]
             self.config = config
 
     # -- lifetime ---------------------------------------------------------------------------------

@@ -227,7 +227,9 @@ async def settings(request: web.Request) -> web.Response:
     if not changes:
         return _error(400, "POST /settings: nothing to change; send background and/or shadow")
     try:
-        config = service.apply(changes, fields.get("peer") or None)
+        # off the loop: building a background may read and scale an image
+        config = await asyncio.get_running_loop().run_in_executor(
+            None, service.apply, changes, fields.get("peer") or None)
     except (KeyError, LivematteError) as exc:
         if upload is not None:      # refused: keep no file that no background uses
             upload.unlink(missing_ok=True)
