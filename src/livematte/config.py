@@ -86,6 +86,16 @@ class ShadowConfig:
 
 
 @dataclass(frozen=True)
+class InputConfig:
+    retries: int = 3               # reconnects of a network source that stalls or drops, then it ends cleanly
+    timeout_s: float = 10.0        # seconds without data before a network source counts as stalled
+
+    def __post_init__(self):
+        _in_range("retries", self.retries, 0, 100)
+        _in_range("timeout_s", self.timeout_s, 0.1, 3600.0)
+
+
+@dataclass(frozen=True)
 class OutputConfig:
     codec: str = ""                # "" = chosen by the output's extension
     crf: int = 23
@@ -109,16 +119,24 @@ class StillsConfig:
 class LiveConfig:
     host: str = "127.0.0.1"
     port: int = 8080
-    max_peers: int = 4
+    max_peers: int = 4             # senders and viewers together; more get HTTP 503
     ice_servers: list[str] = field(default_factory=list)   # e.g. ["stun:stun.example.org:3478"]; none by default
-    width: int = 1280
+    width: int = 1280              # size and rate asked of a real camera (/dev/videoN)
     height: int = 720
     fps: int = 30
+    camera: str = "/dev/video0"    # `livematte camera` input when --input is not given
+    vcam_device: str = ""          # virtual camera to write; "" = the first one found
+
+    def __post_init__(self):
+        _in_range("port", self.port, 0, 65535)
+        _in_range("max_peers", self.max_peers, 1, 1000)
+        _in_range("fps", self.fps, 1, 240)
 
 
 @dataclass(frozen=True)
 class Config:
     engine: EngineConfig = field(default_factory=EngineConfig)
+    input: InputConfig = field(default_factory=InputConfig)
     smooth: SmoothConfig = field(default_factory=SmoothConfig)
     refine: RefineConfig = field(default_factory=RefineConfig)
     decontaminate: DecontaminateConfig = field(default_factory=DecontaminateConfig)

@@ -1,0 +1,43 @@
+"""`livematte serve`: the WebRTC service with its browser page (see server/app.py)."""
+from __future__ import annotations
+
+import argparse
+import logging
+
+from .common import add_pipeline_arguments, config_from_args
+
+log = logging.getLogger(__name__)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--source", "-s", metavar="FILE|URL|/dev/videoN",
+                        help="a server-side source that every viewer in 'watch' mode shares")
+    parser.add_argument("--host", help="address to listen on (default: [live] host, 127.0.0.1)")
+    parser.add_argument("--port", "-p", type=int, help="port to listen on (default: [live] port, 8080)")
+    parser.add_argument("--max-peers", type=int, help="most peers at once (default: [live] max_peers)")
+    add_pipeline_arguments(parser)
+
+
+def run(args: argparse.Namespace) -> int:
+    from aiohttp import web
+
+    from ..config import merge
+    from ..engine import load_engine
+    from ..live import is_live_uri
+    from ..server.app import create_app
+    from ..sources import open_source
+    from ..stages.composite import Composite
+
+    config = config_from_args(args)
+    config = merge(config, {"live": {"host": args.host, "port": args.port, "max_peers": args.max_peers}},
+                   "<command line>")
+    Composite.from_config(config)     # a background this build cannot draw fails now, with its name
+    if args.source:
+        # fail now, not when the first viewer arrives
+        with open_source(args.source, live=is_live_uri(args.source)):
+            pass
+    engine = load_engine(config.engine.model, config.engine)
+    app = create_app(config, engine, source=args.source)
+    log.info("livematte serve: open http://%s:%d/ in a browser", config.live.host, config.live.port)
+    web.run_app(app, host=config.live.host, port=config.live.port, print=None)
+    return 0

@@ -1,0 +1,322 @@
+"""The live path: a one-slot mailbox that keeps only the newest frame, and a processor that runs the
+stage list on its own thread, measures latency, and lets the background be swapped while it runs.
+
+Live processing is latency-bound: when the stages fall behind, stale frames are dropped (and counted)
+instead of queued. There is exactly one slot between any two threads, never a queue.
+"""
+from __future__ import annotations
+
+import asyncio
+import collections
+import dataclasses
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .config import Config
+from .errors import LivematteError
+from .frame import Frame
+
+log = logging.getLogger(__name__)
+
+
+class Closed(LivematteError, EOFError):
+    """The slot was closed: its producer has gone away and no frame will come."""
+
+
+class LatestFrame:
+    """A one-slot mailbox between threads and event loops: put() overwrites, get()/take() empty it.
+
+    A put() over an item nobody took counts as a drop. Producers may be threads or coroutines;
+    consumers block in a thread (take) or await on an event loop (get).
+    """
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._item: Any = None
+        self._full = False
+        self._closed = False
+        self._waiters: list[tuple[asyncio.AbstractEventLoop, asyncio.Future]] = []
+        self.put_count = 0
+        self.dropped = 0
+
+    def put(self, item: Any) -> None:
+        with self._cond:
+            if self._closed:
+                return
+            self.dropped += self._full
+            self.put_count += 1
+            self._item, self._full = item, True
+            self._cond.notify_all()
+            waiters, self._waiters = self._waiters, []
+        for loop, future in waiters:
+            _wake(loop, future)
+
+    def take(self, timeout: float | None = None) -> Any:
+        """Block until an item is there (or `timeout` seconds pass: None is returned) and take it."""
+        with self._cond:
+            if not self._cond.wait_for(lambda: self._full or self._closed, timeout):
+                return None
+            return self._pop()
+
+    async def get(self) -> Any:
+        loop = asyncio.get_running_loop()
+        while True:
+            with self._cond:
+                if self._full or self._closed:
+                    return self._pop()
+                future = loop.create_future()
+                self._waiters.append((loop, future))
+            await future
+
+    def close(self) -> None:
+        """Wake every consumer; later get()/take() raise Closed once the last item is taken."""
+        with self._cond:
+            self._closed = True
+            self._cond.notify_all()
+            waiters, self._waiters = self._waiters, []
+        for loop, future in waiters:
+            _wake(loop, future)
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    def _pop(self) -> Any:
+        if not self._full:
+            raise Closed("live frame slot closed")
+        item, self._item, self._full = self._item, None, False
+        return item
+
+
+def _wake(loop: asyncio.AbstractEventLoop, future: asyncio.Future) -> None:
+    def resolve() -> None:
+        if not future.done():
+            future.set_result(None)
+
+    try:
+        loop.call_soon_threadsafe(resolve)
+    except RuntimeError:    # that loop is closed: nobody is waiting any more
+        pass
+
+
+class Stats:
+    """Rolling per-frame latency (frame in → composited frame out) and output rate."""
+
+    def __init__(self, window: int = 300) -> None:
+        self._latency_ms: collections.deque[float] = collections.deque(maxlen=window)
+        self._done_at: collections.deque[float] = collections.deque(maxlen=window)
+        self.frames = 0
+        self.errors = 0
+
+    def record(self, started: float, finished: float) -> None:
+        self._latency_ms.append((finished - started) * 1000.0)
+        self._done_at.append(finished)
+        self.frames += 1
+
+    def fps(self, now: float | None = None, span: float = 2.0) -> float:
+        now = time.perf_counter() if now is None else now
+        recent = [t for t in self._done_at if now - t <= span]
+        if len(recent) < 2:
+            return 0.0
+        return (len(recent) - 1) / max(recent[-1] - recent[0], 1e-6)
+
+    def latency(self) -> dict[str, float]:
+        if not self._latency_ms:
+            return {"p50": 0.0, "p95": 0.0}
+        values = np.fromiter(self._latency_ms, np.float64)
+        p50, p95 = np.percentile(values, [50, 95])
+        return {"p50": round(float(p50), 2), "p95": round(float(p95), 2)}
+
+
+def live_config(config: Config) -> Config:
+    """The live variant of a config: smoothing in its zero-latency mode (no look-ahead)."""
+    return dataclasses.replace(config, smooth=dataclasses.replace(config.smooth, lookahead=0))
+
+
+class LiveProcessor:
+    """Runs the stage list on one worker thread: newest input in, newest composited frame out.
+
+    submit() never blocks: an input not yet started when a newer one arrives is dropped. Each
+    subscriber gets its own LatestFrame of outputs, so a slow viewer drops frames without slowing
+    the others. set_config() swaps the background/shadow stages between two frames.
+    """
+
+    def __init__(self, config: Config, engine, *, name: str = "live") -> None:
+        from .stages import build_stages
+
+        self.config = live_config(config)
+        self._engine = engine
+        self._stages = build_stages(self.config, engine, video=True)
+        self._pending: list | None = None
+        self._swap_lock = threading.Lock()
+        self._inbox = LatestFrame()
+        self._subscribers: list[LatestFrame] = []
+        self._sub_lock = threading.Lock()
+        self._dropped_out_gone = 0
+        self.stats = Stats()
+        self._handled = 0           # frames composited or failed; with the inbox's counts, tells `idle`
+        self.name = name
+        self._thread = threading.Thread(target=self._work, name=f"livematte-{name}", daemon=True)
+        self._thread.start()
+
+    # -- input ------------------------------------------------------------------------------------
+    def submit(self, frame: Frame | Callable[[], Frame]) -> None:
+        """Hand in the newest input. A callable is called on the worker thread, so costly conversions
+        (YUV → RGB) run only for frames that are actually processed."""
+        self._inbox.put((frame, time.perf_counter()))
+
+    # -- output -----------------------------------------------------------------------------------
+    def subscribe(self) -> LatestFrame:
+        slot = LatestFrame()
+        with self._sub_lock:
+            self._subscribers.append(slot)
+        return slot
+
+    def unsubscribe(self, slot: LatestFrame) -> None:
+        with self._sub_lock:
+            if slot in self._subscribers:
+                self._subscribers.remove(slot)
+                self._dropped_out_gone += slot.dropped
+        slot.close()
+
+    @property
+    def subscribers(self) -> int:
+        with self._sub_lock:
+            return len(self._subscribers)
+
+    # -- run-time changes -------------------------------------------------------------------------
+    def set_config(self, config: Config) -> None:
+        """Rebuild the background-dependent stages from `config` and swap them in before the next frame.
+
+        Raises ConfigError here, in the caller, for a bad background, and the running stages stay.
+        Stages that hold temporal state (engine, smoothing) are kept so the matte does not jump.
+        """
+        from .stages import build_stages
+
+        config = live_config(config)
+        fresh = build_stages(config, self._engine, video=True)
+        with self._swap_lock:
+            current = self._pending if self._pending is not None else self._stages
+            keep = {type(s): s for s in current if not _depends_on_background(s)}
+            self._pending = [s if _depends_on_background(s) else keep.get(type(s), s) for s in fresh]
+            self.config = config
+
+    # -- lifetime ---------------------------------------------------------------------------------
+    def close(self, timeout: float = 5.0) -> None:
+        self._inbox.close()
+        if threading.current_thread() is not self._thread:
+            self._thread.join(timeout)
+        with self._sub_lock:
+            subscribers, self._subscribers = self._subscribers, []
+        for slot in subscribers:
+            self._dropped_out_gone += slot.dropped
+            slot.close()
+
+    @property
+    def idle(self) -> bool:
+        """Every frame handed in has been composited, failed or been dropped."""
+        return self._inbox.put_count - self._inbox.dropped - self._handled <= 0
+
+    @property
+    def alive(self) -> bool:
+        return self._thread.is_alive()
+
+    def __enter__(self) -> LiveProcessor:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def snapshot(self) -> dict[str, Any]:
+        """What /stats and the benchmark report for this processor."""
+        with self._sub_lock:
+            dropped_out = self._dropped_out_gone + sum(s.dropped for s in self._subscribers)
+        return {
+            "fps": round(self.stats.fps(), 2),
+            "latency_ms": self.stats.latency(),
+            "frames_in": self._inbox.put_count,
+            "frames_out": self.stats.frames,
+            "dropped_in": self._inbox.dropped,
+            "dropped_out": dropped_out,
+            "errors": self.stats.errors,
+            "background": self.config.background.spec,
+            "shadow": self.config.shadow.kind,
+        }
+
+    # -- the worker -------------------------------------------------------------------------------
+    def _work(self) -> None:
+        while True:
+            try:
+                item, started = self._inbox.take()
+            except Closed:
+                return
+            self._apply_pending()
+            try:
+                frame = item() if callable(item) else item
+                for stage in self._stages:
+                    frame = stage(frame)
+            except Exception:   # live mode logs and skips a bad frame (STYLE habit 8); the stream goes on
+                self.stats.errors += 1
+                self._handled += 1
+                log.exception("%s: frame dropped: processing failed", self.name)
+                continue
+            finished = time.perf_counter()
+            with self._sub_lock:
+                subscribers = list(self._subscribers)
+            for slot in subscribers:
+                slot.put(frame)
+            self.stats.record(started, finished)
+            self._handled += 1                         # after publishing, so `idle` implies delivered
+
+    def _apply_pending(self) -> None:
+        with self._swap_lock:
+            pending, self._pending = self._pending, None
+        if pending is not None:
+            self._stages = pending
+
+
+def _depends_on_background(stage) -> bool:
+    """Stages rebuilt on a background/shadow change: compositing and whatever draws the background or
+    the shadow. Everything else (engine, smoothing, refinement) keeps its instance and state."""
+    module = type(stage).__module__.rsplit(".", 1)[-1]
+    return module in {"composite", "background", "shadow"}
+
+
+def output_rgb(frame: Frame) -> np.ndarray:
+    """The composited output as opaque H×W×3 RGB for sinks that carry no alpha (WebRTC, cameras).
+
+    A transparent output is shown over black: premultiplying is the cheapest honest flattening.
+    """
+    out = frame.output if frame.output is not None else frame.image
+    if out.ndim == 3 and out.shape[2] == 4:
+        alpha = out[..., 3:4].astype(np.uint16)
+        return ((out[..., :3].astype(np.uint16) * alpha + 127) // 255).astype(np.uint8)
+    return out
+
+
+def paced(frames: Iterable[Frame], stop: threading.Event | None = None) -> Iterator[Frame]:
+    """Yield frames no faster than their timestamps say: a file decodes faster than real time, and a
+    live consumer must see it at its own rate. A camera or stream is already paced; this adds nothing."""
+    stop = stop or threading.Event()
+    t0 = first = None
+    for frame in frames:
+        if stop.is_set():
+            return
+        if frame.pts is not None and frame.time_base:
+            first = frame.pts if first is None else first
+            t0 = time.perf_counter() if t0 is None else t0
+            due = t0 + float((frame.pts - first) * frame.time_base)
+            if stop.wait(max(0.0, due - time.perf_counter())):
+                return
+        yield frame
+
+
+def is_live_uri(uri: str) -> bool:
+    """Cameras and streams are live; a local file is not: it ends, and it is paced by its timestamps."""
+    return not Path(uri).is_file()

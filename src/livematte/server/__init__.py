@@ -1,0 +1,1 @@
+"""The `livematte serve` web app: page, signalling, settings and stats (see app.py)."""

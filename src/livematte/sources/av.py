@@ -1,0 +1,243 @@
+"""AvSource: PyAV decode of files, image sequences, network streams and cameras into Frames.
+
+Keeps pts and time_base exactly as decoded, applies rotation metadata to the image, skips and counts
+corrupt packets, reconnects a stalled network stream a few times, and hands the audio packets to a
+file sink (remux) without decoding them.
+"""
+from __future__ import annotations
+
+import logging
+import os
+from collections import deque
+from collections.abc import Iterator
+from fractions import Fraction
+
+import av
+import cv2
+import numpy as np
+
+from ..errors import InputError, InputNotFound
+from ..frame import Frame
+
+log = logging.getLogger(__name__)
+
+_NETWORK = ("rtsp://", "rtsps://", "rtmp://", "rtmps://", "http://", "https://", "udp://", "tcp://", "srt://")
+# Alpha in VP8/VP9 lives in a side channel that only libvpx's own decoders read; FFmpeg's native
+# decoders drop it without a word.
+_ALPHA_DECODERS = {"vp9": "libvpx-vp9", "vp8": "libvpx"}
+_ROTATE = {90: cv2.ROTATE_90_COUNTERCLOCKWISE, 180: cv2.ROTATE_180, 270: cv2.ROTATE_90_CLOCKWISE}
+_MAX_DEMUX_ERRORS = 100   # consecutive demuxer errors before a damaged file is given up on
+
+
+class AvSource:
+    """A video read through FFmpeg. Open on construction (so width/height are known), close on exit."""
+
+    def __init__(self, uri: str, *, live: bool = False, format: str | None = None, av_options: dict | None = None,
+                 retries: int = 3, timeout_s: float = 10.0, threads: int = 0):
+        self.uri = str(uri)
+        self.live = live
+        self.network = self.uri.startswith(_NETWORK)
+        self.retries = retries
+        self.timeout_s = timeout_s
+        self.errors: list[dict] = []      # corrupt packets and stream drops: {frame, packet, pts, reason}
+        self.warnings: list[str] = []
+        self.collect_audio = False        # a sink that remuxes audio sets this before frames()
+        self.audio_packets: deque = deque()
+        self._format = format
+        self._threads = threads
+        if self._format is None and self.uri.startswith("/dev/video"):
+            self._format = "v4l2"
+        self._av_options = {k: str(v) for k, v in (av_options or {}).items()}
+        self._container = self._open()
+        self._setup()
+        self._pending: Frame | None = None
+        self._started = False
+        self._first = self._peek()
+
+    # -- opening -------------------------------------------------------------------------------------
+    def _open(self):
+        local = not self.network and self._format not in ("v4l2", "image2") and "://" not in self.uri
+        if local and not os.path.exists(self.uri):
+            raise InputNotFound(f"{self.uri}: no such file")
+        timeout = (self.timeout_s, self.timeout_s) if (self.network or self.live) else None
+        options = dict(self._av_options)
+        if self.live:
+            options.setdefault("fflags", "nobuffer")   # cameras and streams: newest data, no deep buffering
+        try:
+            return av.open(self.uri, format=self._format, options=options, timeout=timeout)
+        except FileNotFoundError:
+            raise InputNotFound(f"{self.uri}: no such file or device") from None
+        except (av.FFmpegError, OSError) as exc:
+            raise InputError(f"{self.uri}: cannot open as video: {exc}") from None
+
+    def _setup(self) -> None:
+        container = self._container
+        if not container.streams.video:
+            kinds = ", ".join(s.type for s in container.streams) or "none"
+            container.close()
+            raise InputError(f"{self.uri}: no video stream (streams: {kinds})")
+        stream = self._stream = container.streams.video[0]
+        if stream.codec_context is None:
+            container.close()
+            raise InputError(f"{self.uri}: unsupported video codec (no decoder in this FFmpeg build)")
+        name = stream.codec_context.name
+        if name in _ALPHA_DECODERS and stream.metadata.get("alpha_mode") == "1":
+            self._decoder = av.CodecContext.create(_ALPHA_DECODERS[name], "r")
+        else:
+            self._decoder = stream.codec_context
+        # Frame threads add a frame of delay per thread: fine for files, not for cameras and streams.
+        self._decoder.thread_type = "SLICE" if self.live else "AUTO"
+        self._decoder.thread_count = self._threads
+        self.time_base: Fraction = stream.time_base or Fraction(1, 90000)
+        self.frame_rate: Fraction | None = stream.average_rate or stream.guessed_rate or None
+        self.frame_count: int | None = stream.frames or None
+        self.audio_stream = container.streams.audio[0] if container.streams.audio else None
+        self.codec = name
+
+    def _peek(self) -> Frame:
+        """Decode the first frame now: it gives the displayed size and rejects zero-frame inputs early."""
+        self._iter = self._frames()
+        first = next(self._iter, None)
+        if first is None:
+            self.close()
+            reasons = "; ".join(e["reason"] for e in self.errors[:3])
+            raise InputError(f"{self.uri}: no decodable video frames" + (f" ({reasons})" if reasons else ""))
+        self.height, self.width = first.image.shape[:2]
+        return first
+
+    # -- reading -------------------------------------------------------------------------------------
+    def frames(self) -> Iterator[Frame]:
+        if self._started:
+            raise InputError(f"{self.uri}: frames() can be read once per open source")
+        self._started = True
+        first, self._first = self._first, None
+        yield first
+        yield from self._iter
+
+    def _frames(self) -> Iterator[Frame]:
+        index = 0
+        size = None
+        last_pts = None
+        resumed = False
+        for av_frame in self._decoded():
+            if av_frame is None:        # marker: the stream was reopened after a drop
+                resumed = True
+                continue
+            pts = av_frame.pts
+            if pts is None:             # some raw streams carry no timestamps: extrapolate from the rate
+                pts = self._guess_pts(last_pts)
+            if resumed and not self.live and last_pts is not None and pts <= last_pts:
+                continue                # a reopened file-like URL starts over; skip what was already read
+            image, alpha = self._to_rgb(av_frame)
+            new_size = image.shape[:2]
+            changed = size is not None and new_size != size
+            if changed:
+                self.warnings.append(f"{self.uri}: frame size changed from {size[1]}x{size[0]} to "
+                                     f"{new_size[1]}x{new_size[0]} at frame {index}")
+            meta = {"source_alpha": alpha} if alpha is not None else {}
+            yield Frame(image=image, pts=pts, time_base=self.time_base, index=index, origin=self.uri,
+                        discontinuity=size is None or changed or resumed, meta=meta)
+            size, last_pts, resumed = new_size, pts, False
+            index += 1
+
+    def _decoded(self) -> Iterator:
+        """Decoded av.VideoFrames; None marks a reconnect. Corrupt packets are counted and skipped."""
+        packets = 0
+        reconnects = 0
+        demux_errors = 0
+        while True:
+            streams = [self._stream] + ([self.audio_stream] if self.audio_stream is not None else [])
+            try:
+                for packet in self._container.demux(streams):
+                    if packet.stream.type == "audio":
+                        if self.collect_audio and packet.dts is not None:
+                            self.audio_packets.append(packet)
+                        continue
+                    packets += 1
+                    demux_errors = 0
+                    yield from self._decode(packet, packets)
+                if self.live and reconnects < self.retries:
+                    raise EOFError("end of stream")
+                yield from self._decode(None, packets)
+                return
+            except (av.FFmpegError, OSError, EOFError) as exc:
+                if not (self.network or self.live):
+                    # A damaged file: note it and carry on demuxing from where the demuxer got to.
+                    demux_errors += 1
+                    self._record(packets, None, f"demux: {exc}")
+                    if demux_errors >= _MAX_DEMUX_ERRORS:
+                        self.warnings.append(f"{self.uri}: too many demuxer errors, stopped reading")
+                        yield from self._decode(None, packets)
+                        return
+                    continue
+                reconnects += 1
+                self._record(packets, None, f"stream stalled or dropped: {exc}")
+                if reconnects > self.retries or not self._reopen():
+                    self.warnings.append(f"{self.uri}: stream stalled or dropped and {self.retries} "
+                                         f"reconnect attempts failed; ending with what was received")
+                    return
+                yield None
+
+    def _decode(self, packet, position: int) -> list:
+        try:
+            return self._decoder.decode(packet)
+        except av.error.EOFError:       # demux already yielded the flushing empty packet
+            return []
+        except av.FFmpegError as exc:
+            self._record(position, packet.pts if packet is not None else None, f"decode: {exc}")
+            return []
+
+    def _reopen(self) -> bool:
+        log.warning("%s: stream stalled or dropped, reconnecting", self.uri)
+        try:
+            self._container.close()
+        except av.FFmpegError:
+            pass
+        try:
+            self._container = self._open()
+            self._stream = self._container.streams.video[0]
+            self.audio_stream = self._container.streams.audio[0] if self._container.streams.audio else None
+            self._decoder = self._stream.codec_context
+            self._decoder.thread_type = "SLICE" if self.live else "AUTO"
+            return True
+        except (InputError, InputNotFound) as exc:
+            self._record(None, None, f"reconnect failed: {exc}")
+            return False
+
+    def _record(self, packet: int | None, pts: int | None, reason: str) -> None:
+        self.errors.append({"packet": packet, "pts": pts, "reason": reason})
+        log.debug("%s: packet %s: %s", self.uri, packet, reason)
+
+    def _guess_pts(self, last_pts: int | None) -> int:
+        if last_pts is None:
+            return 0
+        step = 1 / (self.frame_rate or 25) / self.time_base
+        return last_pts + max(1, round(step))
+
+    def _to_rgb(self, av_frame) -> tuple[np.ndarray, np.ndarray | None]:
+        alpha = None
+        if av_frame.format.name.startswith(("yuva", "rgba", "bgra", "argb", "abgr", "gbrap", "ya")):
+            rgba = av_frame.to_ndarray(format="rgba")
+            image, alpha = np.ascontiguousarray(rgba[..., :3]), np.ascontiguousarray(rgba[..., 3])
+        else:
+            image = av_frame.to_ndarray(format="rgb24")
+        rotation = round((av_frame.rotation or 0) / 90) * 90 % 360
+        if rotation:
+            image = cv2.rotate(image, _ROTATE[rotation])
+            alpha = cv2.rotate(alpha, _ROTATE[rotation]) if alpha is not None else None
+        return image, alpha
+
+    # -- lifetime ------------------------------------------------------------------------------------
+    def close(self) -> None:
+        if self._container is not None:
+            self._container.close()
+            self._container = None
+
+    def __enter__(self) -> AvSource:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"AvSource({self.uri!r}, {self.width}x{self.height}, rate={self.frame_rate}, frames={self.frame_count})"
