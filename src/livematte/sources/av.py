@@ -33,7 +33,7 @@ class AvSource:
     """A video read through FFmpeg. Open on construction (so width/height are known), close on exit."""
 
     def __init__(self, uri: str, *, live: bool = False, format: str | None = None, av_options: dict | None = None,
-                 retries: int = 3, timeout_s: float = 10.0, threads: int = 0):
+                 retries: int = 3, timeout_s: float = 10.0, threads: int = 0, audio: bool = True):
         self.uri = str(uri)
         self.live = live
         self.network = self.uri.startswith(_NETWORK)
@@ -41,7 +41,9 @@ class AvSource:
         self.timeout_s = timeout_s
         self.errors: list[dict] = []      # corrupt packets and stream drops: {frame, packet, pts, reason}
         self.warnings: list[str] = []
-        self.collect_audio = False        # a sink that remuxes audio sets this before frames()
+        # Audio packets, demuxed alongside the video, wait here for a file sink to remux them; a reader
+        # that doesn't write audio (a background video, a preview) passes audio=False.
+        self.collect_audio = audio
         self.audio_packets: deque = deque()
         self._format = format
         self._threads = threads
@@ -91,7 +93,7 @@ class AvSource:
         self.time_base: Fraction = stream.time_base or Fraction(1, 90000)
         self.frame_rate: Fraction | None = stream.average_rate or stream.guessed_rate or None
         self.frame_count: int | None = stream.frames or None
-        self.audio_stream = container.streams.audio[0] if container.streams.audio else None
+        self.audio_stream = container.streams.audio[0] if container.streams.audio and self.collect_audio else None
         self.codec = name
 
     def _peek(self) -> Frame:
@@ -150,7 +152,7 @@ class AvSource:
             try:
                 for packet in self._container.demux(streams):
                     if packet.stream.type == "audio":
-                        if self.collect_audio and packet.dts is not None:
+                        if packet.dts is not None:
                             self.audio_packets.append(packet)
                         continue
                     packets += 1
@@ -196,7 +198,8 @@ class AvSource:
         try:
             self._container = self._open()
             self._stream = self._container.streams.video[0]
-            self.audio_stream = self._container.streams.audio[0] if self._container.streams.audio else None
+            if self.audio_stream is not None:
+                self.audio_stream = self._container.streams.audio[0]
             self._decoder = self._stream.codec_context
             self._decoder.thread_type = "SLICE" if self.live else "AUTO"
             return True
