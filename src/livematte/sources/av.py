@@ -93,6 +93,13 @@ class AvSource:
         self.time_base: Fraction = stream.time_base or Fraction(1, 90000)
         self.frame_rate: Fraction | None = stream.average_rate or stream.guessed_rate or None
         self.frame_count: int | None = stream.frames or None
+        if stream.duration:
+            self.duration: Fraction | None = stream.duration * self.time_base
+        elif container.duration:
+            self.duration = Fraction(container.duration, av.time_base)
+        else:
+            self.duration = None
+        self.start_time = (stream.start_time or 0) * self.time_base
         self.audio_stream = container.streams.audio[0] if container.streams.audio and self.collect_audio else None
         self.codec = name
 
