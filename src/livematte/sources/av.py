@@ -137,6 +137,8 @@ class AvSource:
                 pts = self._guess_pts(last_pts)
             if resumed and not self.live and last_pts is not None and pts <= last_pts:
                 continue                # a reopened file-like URL starts over; skip what was already read
+            if av_frame.is_corrupt:     # kept (concealed by the decoder) but counted
+                self._record(None, pts, f"frame {index} decoded with errors (concealed)")
             image, alpha = self._to_rgb(av_frame)
             new_size = image.shape[:2]
             changed = size is not None and new_size != size
