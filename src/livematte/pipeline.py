@@ -75,8 +75,9 @@ def render(input: str, output: str, config: Config | None = None, progress: bool
         stages = [_timed(stage) for stage in build_stages(config, engine, video=True)]
         timers = [_Timer("decode"), *stages, _Timer("encode")]
         stop = threading.Event()
-        decoded = _in_thread("decode", timers[0].wrap(source.frames()), stop)
-        processed = _in_thread("stages", _run(stages, decoded), stop)
+        threads: list[threading.Thread] = []
+        decoded = _in_thread("decode", timers[0].wrap(source.frames()), stop, threads)
+        processed = _in_thread("stages", _run(stages, decoded), stop, threads)
         bar = tqdm(total=source.frame_count, unit="frame", disable=not progress, dynamic_ncols=True)
         sink = None
         try:
@@ -89,6 +90,8 @@ def render(input: str, output: str, config: Config | None = None, progress: bool
             report.interrupted = True
         finally:
             stop.set()
+            for thread in threads:   # before the source closes under them, and before the interpreter exits
+                thread.join(timeout=30)
             bar.close()
         report.frames_written = sink.frames_written if sink is not None else 0
         report.corrupt_packets = list(source.errors)
@@ -119,7 +122,7 @@ class _Failed:
         self.exc = exc
 
 
-def _in_thread(name: str, items: Iterable, stop: threading.Event) -> Iterator:
+def _in_thread(name: str, items: Iterable, stop: threading.Event, threads: list) -> Iterator:
     """Run `items` in a daemon thread that stays at most QUEUE_FRAMES ahead; errors re-raise here."""
     slots: queue.Queue = queue.Queue(maxsize=QUEUE_FRAMES)
 
@@ -141,11 +144,18 @@ def _in_thread(name: str, items: Iterable, stop: threading.Event) -> Iterator:
         except BaseException as exc:   # handed to the consumer, which raises it in its own thread
             put(_Failed(exc))
 
-    threading.Thread(target=produce, name=f"livematte-{name}", daemon=True).start()
+    thread = threading.Thread(target=produce, name=f"livematte-{name}", daemon=True)
+    thread.start()
+    threads.append(thread)
 
     def consume() -> Iterator:
         while True:
-            item = slots.get()
+            try:
+                item = slots.get(timeout=0.1)
+            except queue.Empty:
+                if stop.is_set():
+                    return
+                continue
             if item is _END:
                 return
             if isinstance(item, _Failed):
