@@ -234,3 +234,50 @@ def test_video_background_loops_in_time(tmp_path):
     assert fitted.shape == (48, 32, 3) and fitted[:8].max() == 0 and fitted[20:28].max() > 0   # letterboxed
     with pytest.raises(InputError):
         VideoBackground(str(bg_clip), "stretch")
+
+
+class _StallingHandler(http.server.BaseHTTPRequestHandler):
+    """Sends the first half of the file, then stalls: a network source that stops delivering."""
+
+    data = b""
+    release = threading.Event()
+
+    def do_GET(self):
+        self.send_response(200)
+        self.send_header("Content-Type", "video/mp2t")
+        self.send_header("Content-Length", str(len(self.data)))
+        self.end_headers()
+        self.wfile.write(self.data[: len(self.data) // 2])
+        self.wfile.flush()
+        self.release.wait(30)
+
+    def log_message(self, *args):
+        pass
+
+
+def test_stalled_stream_is_retried_then_ends_with_a_valid_file(tmp_path, engine):
+    mp4 = make_clip(tmp_path / "s.mp4", frames=30, size=(320, 180), source=ROOM)
+    ts = tmp_path / "s.ts"
+    with av.open(str(mp4)) as src, av.open(str(ts), "w", format="mpegts") as out:
+        stream = out.add_stream_from_template(src.streams.video[0])
+        for packet in src.demux(src.streams.video[0]):
+            if packet.dts is not None:
+                packet.stream = stream
+                out.mux(packet)
+    _StallingHandler.data = ts.read_bytes()
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _StallingHandler)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    cfg = load_config(None, {"input": {"retries": 1, "timeout_s": 1.0}})
+    try:
+        report = render(f"http://127.0.0.1:{server.server_address[1]}/s.ts", str(tmp_path / "o.mp4"), cfg,
+                        progress=False, engine=engine)
+    finally:
+        _StallingHandler.release.set()
+        server.shutdown()
+    assert 3 <= report.frames_written < 30
+    assert any("reconnect attempts failed" in w for w in report.warnings)
+    assert sum("stalled" in e["reason"] for e in report.corrupt_packets) == 2     # first stall + 1 retry
+    back = times(tmp_path / "o.mp4")
+    assert len(back) == report.frames_written
+    assert [t for t, _ in back] == sorted({t for t, _ in back})     # no frame twice after the reconnect

@@ -24,6 +24,8 @@ from .errors import OutputError
 
 log = logging.getLogger(__name__)
 
+# Sources that play in real time: no frame-threaded decode delay, and an end of stream counts as a drop.
+_LIVE_PREFIXES = ("rtsp://", "rtsps://", "rtmp://", "rtmps://", "udp://", "srt://", "/dev/video")
 QUEUE_FRAMES = 3   # per queue: enough to ride out jitter between stages, small enough to stay in cache
 
 
@@ -68,7 +70,8 @@ def render(input: str, output: str, config: Config | None = None, progress: bool
     wants_audio = config.output.audio and not config.output.matte_only and sink_kind(output, config.output) != "png"
     report = RenderReport(input=str(input), output=str(output))
     started = time.perf_counter()
-    with open_source(input, audio=wants_audio, retries=config.input.retries,
+    live = str(input).startswith(_LIVE_PREFIXES)
+    with open_source(input, live=live, audio=wants_audio, retries=config.input.retries,
                      timeout_s=config.input.timeout_s) as source:
         report.frames_expected = source.frame_count
         engine = engine or load_engine(config.engine.model, config.engine)
