@@ -1,9 +1,11 @@
 """render(): source → stages → sink for files and streams, with progress, a report and a clean Ctrl-C.
 
-Three threads, joined by small bounded queues, so decode, matting and encode overlap on separate cores:
+Four threads, joined by small bounded queues, so decode, matting, the other stages and encode overlap
+on separate cores:
 
     decode thread:  source.frames()                  (FFmpeg decode + YUV→RGB, GIL released)
-    stage thread:   run_stages(stages, frames)       (ONNX Runtime, OpenCV: GIL released)
+    engine thread:  run_stages([engine], frames)     (ONNX Runtime: GIL released)
+    stage thread:   run_stages(rest, frames)         (smoothing, refinement, compositing: OpenCV)
     main thread:    sink.write(frame) + progress     (FFmpeg encode: GIL released)
 
 The main thread encodes so that Ctrl-C (always delivered to the main thread) lands where the output
@@ -80,7 +82,8 @@ def render(input: str, output: str, config: Config | None = None, progress: bool
         stop = threading.Event()
         threads: list[threading.Thread] = []
         decoded = _in_thread("decode", timers[0].wrap(source.frames()), stop, threads)
-        processed = _in_thread("stages", _run(stages, decoded), stop, threads)
+        matted = _in_thread("engine", _run(stages[:1], decoded), stop, threads)
+        processed = _in_thread("stages", _run(stages[1:], matted), stop, threads)
         bar = tqdm(total=source.frame_count, unit="frame", disable=not progress, dynamic_ncols=True)
         sink = None
         try:
