@@ -1,4 +1,4 @@
-"""File sinks with frames made here: alpha survives each codec, pts are kept, audio is carried, outputs are atomic."""
+"""File sinks on frames made here: alpha survives each codec, pts kept, audio carried, outputs atomic."""
 from __future__ import annotations
 
 from dataclasses import replace
@@ -7,12 +7,12 @@ from fractions import Fraction
 import av
 import numpy as np
 import pytest
-from media import make_clip
 
 from livematte.config import OutputConfig
 from livematte.frame import Frame
 from livematte.sinks import open_sink
 from livematte.sources import open_source
+from media import make_clip
 
 
 def rgba_frames(n=6, size=(64, 48), pts=None, time_base=Fraction(1, 1000)):
@@ -113,7 +113,8 @@ def test_audio_copied_reencoded_or_dropped(tmp_path, name, audio, codec):
 
 
 def test_size_change_scales_to_first_size(tmp_path):
-    frames = rgba_frames(3) + [replace(f, index=3 + i, pts=200 + 40 * i, output=np.zeros((30, 40, 4), np.uint8))
+    smaller = np.zeros((30, 40, 4), np.uint8)
+    frames = rgba_frames(3) + [replace(f, index=3 + i, pts=200 + 40 * i, output=smaller)
                                for i, f in enumerate(rgba_frames(2))]
     with open_sink(str(tmp_path / "s.mp4")) as sink:
         for f in frames:

@@ -7,16 +7,17 @@ from pathlib import Path
 import av
 import numpy as np
 import pytest
-from conftest import TESTDATA
-from media import make_clip
 
+from conftest import TESTDATA
 from livematte.errors import InputError, InputNotFound
 from livematte.sources import is_image_sequence, open_source
+from media import make_clip
 
 GYM = TESTDATA / "videos" / "gym_426x240.mp4"
 
 
-def write_clip(path: Path, images, *, pts=None, time_base=Fraction(1, 1000), codec="libx264", pix_fmt="yuv420p",
+def write_clip(path: Path, images, *, pts=None, time_base=Fraction(1, 1000), codec="libx264",
+               pix_fmt="yuv420p",
                fmt="rgb24", rotation=None, container_format=None) -> Path:
     """A clip with exactly these images and pts (VFR when the pts say so)."""
     h, w = images[0].shape[:2]

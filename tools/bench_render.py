@@ -67,7 +67,7 @@ def make_720p(folder: Path) -> Path:
 
 
 def raw_transcode(clip: Path, output: Path, config) -> dict:
-    """Decoded frames straight into libx264 with the sink's settings: what `ffmpeg -i in -c:v libx264` does."""
+    """Decoded frames straight into libx264 with the sink's settings, as `ffmpeg -i IN -c:v libx264` does."""
     import av
 
     start = time.perf_counter()
@@ -170,14 +170,16 @@ def summarise(samples: dict) -> dict:
                  "peak_rss_mb": max(s["peak_rss_mb"] for s in runs)}
         if "stages" in runs[0]:
             frames = runs[0]["frames"]
-            entry["ms_per_frame"] = {k: round(1000 * statistics.median(r["stages"][k] for r in runs) / frames, 2)
-                                     for k in runs[0]["stages"]}
+            entry["ms_per_frame"] = {
+                k: round(1000 * statistics.median(r["stages"][k] for r in runs) / frames, 2)
+                for k in runs[0]["stages"]}
         out[name] = entry
     return out
 
 
 def print_table(results: dict) -> None:
-    print(f"{'clip':6} {'variant':28} {'fps':>7} {'÷bare':>6} {'÷raw':>6} {'RSS MB':>7}  busy ms/frame per stage")
+    print(f"{'clip':6} {'variant':28} {'fps':>7} {'÷bare':>6} {'÷raw':>6} {'RSS MB':>7}  "
+          "busy ms/frame per stage")
     for label, variants in results["clips"].items():
         for name, e in variants.items():
             stages = " ".join(f"{k}={v}" for k, v in e.get("ms_per_frame", {}).items())

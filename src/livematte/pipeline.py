@@ -69,7 +69,8 @@ def render(input: str, output: str, config: Config | None = None, progress: bool
 
     config = config or load_config()
     _refuse_overwriting_input(input, output)
-    wants_audio = config.output.audio and not config.output.matte_only and sink_kind(output, config.output) != "png"
+    wants_audio = (config.output.audio and not config.output.matte_only
+                   and sink_kind(output, config.output) != "png")
     report = RenderReport(input=str(input), output=str(output))
     started = time.perf_counter()
     live = str(input).startswith(_LIVE_PREFIXES)

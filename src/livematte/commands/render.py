@@ -17,11 +17,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "out/%%06d.png (RGBA PNG sequence)")
     add_pipeline_arguments(parser)
     group = parser.add_argument_group("output")
-    group.add_argument("--codec", choices=["h264", "prores", "vp9", "png"], help="override the choice by extension")
+    group.add_argument("--codec", choices=["h264", "prores", "vp9", "png"],
+                       help="override the choice by extension")
     group.add_argument("--crf", type=int, help="quality, as in FFmpeg (lower is better; default 23)")
     group.add_argument("--preset", help="encoder speed preset, as in FFmpeg x264 (default medium)")
     group.add_argument("--no-audio", action="store_true", help="drop the input's audio")
-    group.add_argument("--matte-only", action="store_true", help="write the alpha as a grey video (a track matte)")
+    group.add_argument("--matte-only", action="store_true",
+                       help="write the alpha as a grey video (a track matte)")
     group.add_argument("--retries", type=int, help="reconnects of a stalled network stream (default 3)")
     group.add_argument("--timeout", type=float, help="seconds without data before a stream counts as stalled")
     group.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -32,7 +34,8 @@ def run(args: argparse.Namespace) -> int:
 
     config = merge(config_from_args(args), {
         "output": {"codec": args.codec, "crf": args.crf, "preset": args.preset,
-                   "audio": False if args.no_audio else None, "matte_only": True if args.matte_only else None},
+                   "audio": False if args.no_audio else None,
+                   "matte_only": True if args.matte_only else None},
         "input": {"retries": args.retries, "timeout_s": args.timeout},
     }, "<command line>")
     report = render(args.input, args.output, config, progress=not args.no_progress and sys.stderr.isatty())

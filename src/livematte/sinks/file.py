@@ -160,6 +160,9 @@ class FileSink:
                 "deadline": "realtime" if speed > 5 else "good"}
 
     def _add_audio(self, source_stream) -> None:
+        if source_stream.codec_context is None:
+            self.warnings.append(f"{self.path}: the input's audio codec can't be decoded here; audio dropped")
+            return
         name = source_stream.codec_context.name
         if name in self._container.supported_codecs:
             self._audio_out = self._container.add_stream_from_template(source_stream)
@@ -171,7 +174,8 @@ class FileSink:
         layout = "stereo" if source_stream.codec_context.channels >= 2 else "mono"
         self._audio_out = self._container.add_stream(encoder, rate=rate, layout=layout)
         self._audio_in = source_stream.codec_context
-        self.warnings.append(f"{self.path}: audio {name} re-encoded to {encoder} ({self._format} can't hold {name})")
+        self.warnings.append(f"{self.path}: audio {name} re-encoded to {encoder} "
+                             f"({self._format} can't hold {name})")
 
     # -- audio ---------------------------------------------------------------------------------------
     def _mux_audio(self, until: Fraction | None) -> None:
@@ -224,7 +228,8 @@ class FileSink:
             self.abort()
             raise OutputError(f"{self.path}: cannot finish the file: {exc}") from None
         if not complete:
-            message = f"{self.path}: stopped early; wrote a valid file with the first {self.frames_written} frames"
+            message = (f"{self.path}: stopped early; wrote a valid file with the first "
+                       f"{self.frames_written} frames")
             self.warnings.append(message)
             log.warning(message)
 

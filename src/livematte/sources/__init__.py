@@ -40,7 +40,7 @@ def open_source(uri: str, *, live: bool = False, **options) -> Source:
     uri = str(uri)
     if is_image_sequence(uri):
         av_options = dict(options.pop("av_options", None) or {})
-        if not ("%" in uri):
+        if "%" not in uri:
             av_options.setdefault("pattern_type", "glob")
         rate = options.pop("frame_rate", None)
         if rate:

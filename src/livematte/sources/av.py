@@ -32,7 +32,8 @@ _MAX_DEMUX_ERRORS = 100   # consecutive demuxer errors before a damaged file is 
 class AvSource:
     """A video read through FFmpeg. Open on construction (so width/height are known), close on exit."""
 
-    def __init__(self, uri: str, *, live: bool = False, format: str | None = None, av_options: dict | None = None,
+    def __init__(self, uri: str, *, live: bool = False, format: str | None = None,
+                 av_options: dict | None = None,
                  retries: int = 3, timeout_s: float = 10.0, threads: int = 0, audio: bool = True):
         self.uri = str(uri)
         self.live = live
@@ -100,7 +101,8 @@ class AvSource:
         else:
             self.duration = None
         self.start_time = (stream.start_time or 0) * self.time_base
-        self.audio_stream = container.streams.audio[0] if container.streams.audio and self.collect_audio else None
+        has_audio = container.streams.audio and self.collect_audio
+        self.audio_stream = container.streams.audio[0] if has_audio else None
         self.codec = name
 
     def _peek(self) -> Frame:
@@ -256,4 +258,5 @@ class AvSource:
         self.close()
 
     def __repr__(self) -> str:
-        return f"AvSource({self.uri!r}, {self.width}x{self.height}, rate={self.frame_rate}, frames={self.frame_count})"
+        return (f"AvSource({self.uri!r}, {self.width}x{self.height}, rate={self.frame_rate}, "
+                f"frames={self.frame_count})")

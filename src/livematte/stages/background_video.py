@@ -40,7 +40,7 @@ class VideoBackground:
         return self._scaled[1]
 
     def reset(self) -> None:
-        self._open()
+        """Nothing to forget: which background frame is shown depends only on the input frame's time."""
 
     def close(self) -> None:
         if self._source is not None:
