@@ -163,3 +163,25 @@ def test_bad_inputs_raise_errors_naming_the_file(tmp_path):
     assert empty.stat().st_size > 0
     with pytest.raises(InputError, match="empty.mkv"):
         open_source(str(empty))
+
+
+def test_bt709_tagged_clip_decodes_to_the_right_colours(tmp_path):
+    image = np.zeros((64, 64, 3), np.uint8)
+    image[:32] = (200, 30, 40)
+    image[32:] = (20, 180, 60)
+    path = tmp_path / "hd.mp4"
+    with av.open(str(path), "w") as out:
+        stream = out.add_stream("libx264", rate=25)
+        stream.width, stream.height, stream.pix_fmt = 64, 64, "yuv420p"
+        stream.codec_context.colorspace, stream.codec_context.color_range = 1, 1     # BT.709, limited
+        stream.options = {"crf": "0"}
+        for i in range(2):
+            frame = av.VideoFrame.from_ndarray(image, format="rgb24").reformat(
+                format="yuv420p", dst_colorspace="itu709", dst_color_range="MPEG")
+            frame.pts = i
+            out.mux(stream.encode(frame))
+        out.mux(stream.encode(None))
+    with open_source(str(path)) as source:
+        decoded = next(source.frames()).image
+    assert np.abs(decoded[8:24, 8:56].astype(int) - (200, 30, 40)).max() <= 4
+    assert np.abs(decoded[40:56, 8:56].astype(int) - (20, 180, 60)).max() <= 4

@@ -138,6 +138,10 @@ class FileSink:
             stream = self._stream = self._container.add_stream(codec, rate=rate)
             stream.width, stream.height = image.shape[1], image.shape[0]
             stream.pix_fmt = alpha_fmt if has_alpha and alpha_fmt else plain_fmt
+            # Every RGB→YUV path here (OpenCV below, swscale's default) uses BT.601 limited range: say so,
+            # so that players don't assume BT.709 for HD sizes and shift the colours.
+            stream.codec_context.colorspace = 5      # BT470BG (BT.601)
+            stream.codec_context.color_range = 1     # MPEG (limited)
             self._fast_yuv = (stream.pix_fmt == "yuv420p" and image.ndim == 3
                               and image.shape[0] % 2 == 0 and image.shape[1] % 2 == 0)
             stream.time_base = self._time_base

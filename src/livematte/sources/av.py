@@ -26,7 +26,9 @@ _NETWORK = ("rtsp://", "rtsps://", "rtmp://", "rtmps://", "http://", "https://",
 # decoders drop it without a word.
 _ALPHA_DECODERS = {"vp9": "libvpx-vp9", "vp8": "libvpx"}
 _ROTATE = {90: cv2.ROTATE_90_COUNTERCLOCKWISE, 180: cv2.ROTATE_180, 270: cv2.ROTATE_90_CLOCKWISE}
-_MAX_DEMUX_ERRORS = 100   # consecutive demuxer errors before a damaged file is given up on
+_MAX_DEMUX_ERRORS = 100
+_BT601 = (2, 5, 6)    # AVColorSpace: unspecified (swscale treats it as BT.601), BT470BG, SMPTE170M
+_FULL_RANGE = 2       # AVColorRange JPEG   # consecutive demuxer errors before a damaged file is given up on
 
 
 class AvSource:
@@ -233,9 +235,10 @@ class AvSource:
         if av_frame.format.name.startswith(("yuva", "rgba", "bgra", "argb", "abgr", "gbrap", "ya")):
             rgba = av_frame.to_ndarray(format="rgba")
             image, alpha = np.ascontiguousarray(rgba[..., :3]), np.ascontiguousarray(rgba[..., 3])
-        elif av_frame.format.name == "yuv420p" and av_frame.width % 2 == 0 and av_frame.height % 2 == 0:
-            # OpenCV's I420→RGB (BT.601 limited range, as swscale's default) is SIMD and multi-threaded:
-            # ~2.5× faster than to_ndarray("rgb24") at 1080p, and it releases the GIL.
+        elif (av_frame.format.name == "yuv420p" and av_frame.width % 2 == 0 and av_frame.height % 2 == 0
+              and av_frame.colorspace in _BT601 and av_frame.color_range != _FULL_RANGE):
+            # OpenCV's I420→RGB (BT.601 limited range only) is SIMD and multi-threaded: ~2.5× faster than
+            # to_ndarray("rgb24") at 1080p. Other matrices go through swscale, which reads the frame's tags.
             image = cv2.cvtColor(av_frame.to_ndarray(format="yuv420p"), cv2.COLOR_YUV2RGB_I420)
         else:
             image = av_frame.to_ndarray(format="rgb24")
