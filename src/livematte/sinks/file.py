@@ -228,9 +228,11 @@ class FileSink:
             self._container.close()
             self._container = None
             os.replace(self._temp, self.path)
-        except (av.FFmpegError, OSError) as exc:
+        except BaseException as exc:      # a second Ctrl-C while flushing included: no half-written file
             self.abort()
-            raise OutputError(f"{self.path}: cannot finish the file: {exc}") from None
+            if isinstance(exc, av.FFmpegError | OSError):
+                raise OutputError(f"{self.path}: cannot finish the file: {exc}") from None
+            raise
         if not complete:
             message = (f"{self.path}: stopped early; wrote a valid file with the first "
                        f"{self.frames_written} frames")

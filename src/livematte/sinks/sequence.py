@@ -43,9 +43,11 @@ class PngSequenceSink:
             with open(temp, "wb") as file:
                 file.write(data.tobytes())
             os.replace(temp, target)
-        except OSError as exc:
+        except BaseException as exc:      # Ctrl-C mid-write included: never leave a partial file
             Path(temp).unlink(missing_ok=True)
-            raise OutputError(f"{target}: cannot write: {exc}") from None
+            if isinstance(exc, OSError):
+                raise OutputError(f"{target}: cannot write: {exc}") from None
+            raise
         self.frames_written += 1
 
     def close(self, complete: bool = True) -> None:
