@@ -1,6 +1,7 @@
 """Benchmark: `render` fps vs a bare decode+encode of the same clip, same encoder settings, same run.
 
-    python tools/bench_render.py [--runs 5] [--backgrounds blur,color:#00ff00,transparent] [--json out.json]
+    python tools/bench_render.py [--runs 5] [--backgrounds blur,color:#00ff00,transparent] [--all-backgrounds]
+                                 [--sizes 1080p,720p] [--json out.json]
 
 For the 1080p test clip and a 720p version made here, each round runs, one after the other:
   raw     FFmpeg-style transcode: decoded frames straight into the encoder (no RGB round trip)
@@ -26,6 +27,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "src"))
 CLIP_1080 = REPO.parent / "shared" / "testdata" / "videos" / "room_two_people_1080p.mp4"
+STILL = REPO.parent / "shared" / "testdata" / "stills_people" / "car-1.jpg"
+BG_VIDEO = REPO.parent / "shared" / "testdata" / "videos" / "gym_426x240.mp4"
 
 
 class PeakRss:
@@ -112,7 +115,10 @@ def render_once(clip: Path, output: Path, config, engine) -> dict:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=5)
-    parser.add_argument("--backgrounds", default="blur,color:#00ff00,transparent")
+    parser.add_argument("--backgrounds", default="blur,color:#00ff00,transparent",
+                        help="comma-separated background specs to render with")
+    parser.add_argument("--all-backgrounds", action="store_true",
+                        help="also gradient, image and video backgrounds (from ../shared/testdata)")
     parser.add_argument("--sizes", default="1080p,720p")
     parser.add_argument("--json", metavar="PATH")
     args = parser.parse_args()
@@ -133,7 +139,10 @@ def main() -> int:
             clip = clips[label]
             variants = {"raw": lambda out, c=clip: raw_transcode(c, out, base),
                         "bare": lambda out, c=clip: bare(c, out, base)}
-            for spec in args.backgrounds.split(","):
+            specs = args.backgrounds.split(",")
+            if args.all_backgrounds:
+                specs += ["gradient:#102040,#f0e0c0", f"image:{STILL}", f"video:{BG_VIDEO}"]
+            for spec in specs:
                 try:
                     config = load_config(None, {"background": {"spec": spec}})
                     from livematte.stages import build_stages
