@@ -1,4 +1,5 @@
-"""Sinks: where finished frames go. `open_sink(path, config)` is the one registry for files.
+"""Sinks: where composited frames go (video files in file.py, PNG sequences in sequence.py, still
+images in images.py). `open_sink(path, config)` is the one registry for video outputs.
 
 A sink is a context manager with `write(frame)` and `close(complete=True)`; it writes `frame.output`
 (or the alpha, for a matte) and appears under its final name only when closed. PyAV frames exist only

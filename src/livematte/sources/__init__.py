@@ -1,4 +1,6 @@
-"""Sources: where frames come from. `open_source(uri)` is the one registry.
+"""Sources: where frames come from (video and streams in av.py, still images in images.py).
+
+`open_source(uri)` is the one registry for video.
 
 Every source is a context manager with `frames() -> Iterator[Frame]` and the attributes below; PyAV
 frames never leave this package. Image sequences (`shot_%04d.png`, `frames/*.png`) are opened through
