@@ -78,18 +78,23 @@ class VideoBackground:
 
 
 def _scale(image: np.ndarray, width: int, height: int, fit: str) -> np.ndarray:
-    """Fill: cover the frame and crop the overflow; fit: fit inside and letterbox in black. No distortion."""
+    """Fill: cover the frame and crop the overflow; fit: fit inside and letterbox in black. No distortion.
+
+    Fill crops the source first and resizes that crop straight to the frame size: one resize, no copy.
+    """
     h, w = image.shape[:2]
     if (w, h) == (width, height):
         return image
-    scale = max(width / w, height / h) if fit == "fill" else min(width / w, height / h)
-    new_w, new_h = max(1, round(w * scale)), max(1, round(h * scale))
-    interpolation = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
-    resized = cv2.resize(image, (new_w, new_h), interpolation=interpolation)
     if fit == "fill":
-        x, y = (new_w - width) // 2, (new_h - height) // 2
-        return np.ascontiguousarray(resized[y : y + height, x : x + width])
+        scale = max(width / w, height / h)
+        crop_w, crop_h = min(w, round(width / scale)), min(h, round(height / scale))
+        x, y = (w - crop_w) // 2, (h - crop_h) // 2
+        interpolation = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
+        return cv2.resize(image[y : y + crop_h, x : x + crop_w], (width, height), interpolation=interpolation)
+    scale = min(width / w, height / h)
+    new_w, new_h = max(1, min(width, round(w * scale))), max(1, min(height, round(h * scale)))
+    interpolation = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
     canvas = np.zeros((height, width, 3), np.uint8)
     x, y = (width - new_w) // 2, (height - new_h) // 2
-    canvas[y : y + new_h, x : x + new_w] = resized[:height, :width]
+    canvas[y : y + new_h, x : x + new_w] = cv2.resize(image, (new_w, new_h), interpolation=interpolation)
     return canvas
