@@ -1,4 +1,6 @@
-"""Sources: where frames come from. `open_source(uri)` is the one registry.
+"""Sources: where frames come from (video and streams in av.py, still images in images.py).
+
+`open_source(uri)` is the one registry for video.
 
 Every source is a context manager with `frames() -> Iterator[Frame]` and the attributes below; PyAV
 frames never leave this package. Image sequences (`shot_%04d.png`, `frames/*.png`) are opened through
@@ -40,7 +42,7 @@ def open_source(uri: str, *, live: bool = False, **options) -> Source:
     uri = str(uri)
     if is_image_sequence(uri):
         av_options = dict(options.pop("av_options", None) or {})
-        if not ("%" in uri):
+        if "%" not in uri:
             av_options.setdefault("pattern_type", "glob")
         rate = options.pop("frame_rate", None)
         if rate:

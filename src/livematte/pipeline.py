@@ -1,0 +1,228 @@
+"""render(): source → stages → sink for files and streams, with progress, a report and a clean Ctrl-C.
+
+Four threads, joined by small bounded queues, so decode, matting, the other stages and encode overlap
+on separate cores:
+
+    decode thread:  source.frames()                  (FFmpeg decode + YUV→RGB, GIL released)
+    engine thread:  run_stages([engine], frames)     (ONNX Runtime: GIL released)
+    stage thread:   run_stages(rest, frames)         (smoothing, refinement, compositing: OpenCV)
+    main thread:    sink.write(frame) + progress     (FFmpeg encode: GIL released)
+
+The main thread encodes so that Ctrl-C (always delivered to the main thread) lands where the output
+is, and the sink can be finalised into a valid file of what was done.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import queue
+import threading
+import time
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+
+from .config import Config, load_config
+from .errors import OutputError
+
+log = logging.getLogger(__name__)
+
+# Sources that play in real time: no frame-threaded decode delay, and an end of stream counts as a drop.
+_LIVE_PREFIXES = ("rtsp://", "rtsps://", "rtmp://", "rtmps://", "udp://", "srt://", "/dev/video")
+QUEUE_FRAMES = 3   # per queue: enough to ride out jitter between stages, small enough to stay in cache
+
+
+@dataclass
+class RenderReport:
+    input: str
+    output: str
+    frames_written: int = 0
+    frames_expected: int | None = None    # from the container, when it says
+    corrupt_packets: list[dict] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+    stage_seconds: dict[str, float] = field(default_factory=dict)   # busy time per stage, summed over frames
+    interrupted: bool = False
+
+    @property
+    def fps(self) -> float:
+        return self.frames_written / self.seconds if self.seconds else 0.0
+
+    def summary(self) -> str:
+        lines = [f"{self.output}: {self.frames_written} frames in {self.seconds:.1f} s ({self.fps:.1f} fps)"
+                 + (" — interrupted, kept what was done" if self.interrupted else "")]
+        if self.corrupt_packets:
+            lines.append(f"{self.input}: skipped {len(self.corrupt_packets)} corrupt or unreadable packets "
+                         f"(first: {self.corrupt_packets[0]['reason']})")
+        lines += [f"warning: {w}" for w in self.warnings]
+        return "\n".join(lines)
+
+
+def render(input: str, output: str, config: Config | None = None, progress: bool = True, *,
+           engine=None) -> RenderReport:
+    """Matte every frame of `input` (a file, image sequence or stream URL) and write `output`."""
+    from tqdm import tqdm
+
+    from .engine import load_engine
+    from .sinks import open_sink, sink_kind
+    from .sources import open_source
+    from .stages import build_stages
+
+    config = config or load_config()
+    _refuse_overwriting_input(input, output)
+    wants_audio = (config.output.audio and not config.output.matte_only
+                   and sink_kind(output, config.output) != "png")
+    report = RenderReport(input=str(input), output=str(output))
+    started = time.perf_counter()
+    live = str(input).startswith(_LIVE_PREFIXES)
+    with open_source(input, live=live, audio=wants_audio, retries=config.input.retries,
+                     timeout_s=config.input.timeout_s) as source:
+        report.frames_expected = source.frame_count
+        engine = engine or load_engine(config.engine.model, config.engine)
+        stages = [_timed(stage) for stage in build_stages(config, engine, video=True)]
+        timers = [_Timer("decode"), *stages, _Timer("encode")]
+        stop = threading.Event()
+        threads: list[threading.Thread] = []
+        decoded = _in_thread("decode", timers[0].wrap(source.frames()), stop, threads)
+        matted = _in_thread("engine", _run(stages[:1], decoded), stop, threads)
+        processed = _in_thread("stages", _run(stages[1:], matted), stop, threads)
+        bar = tqdm(total=source.frame_count, unit="frame", disable=not progress, dynamic_ncols=True)
+        sink = None
+        try:
+            with open_sink(output, config.output, like=source) as sink:
+                for frame in processed:
+                    with timers[-1]:
+                        sink.write(frame)
+                    bar.update()
+        except KeyboardInterrupt:
+            report.interrupted = True
+        finally:
+            stop.set()
+            for thread in threads:   # before the source closes under them, and before the interpreter exits
+                thread.join(timeout=30)
+            bar.close()
+        report.frames_written = sink.frames_written if sink is not None else 0
+        report.corrupt_packets = list(source.errors)
+        report.warnings = [*source.warnings, *(sink.warnings if sink is not None else [])]
+        report.stage_seconds = {t.name: t.seconds for t in timers}
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+def _refuse_overwriting_input(input: str, output: str) -> None:
+    if "://" not in str(input) and os.path.exists(output) and os.path.exists(input) \
+            and os.path.samefile(input, output):
+        raise OutputError(f"{output}: is the input; livematte never overwrites its input")
+
+
+def _run(stages: list, frames: Iterable) -> Iterator:
+    from .stages import run_stages
+
+    return run_stages(stages, frames)
+
+
+# -- threads between the stages --------------------------------------------------------------------
+_END = object()
+
+
+class _Failed:
+    def __init__(self, exc: BaseException):
+        self.exc = exc
+
+
+def _in_thread(name: str, items: Iterable, stop: threading.Event, threads: list) -> Iterator:
+    """Run `items` in a daemon thread that stays at most QUEUE_FRAMES ahead; errors re-raise here."""
+    slots: queue.Queue = queue.Queue(maxsize=QUEUE_FRAMES)
+
+    def put(item) -> bool:
+        while not stop.is_set():
+            try:
+                slots.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def produce() -> None:
+        try:
+            for item in items:
+                if not put(item):
+                    return
+            put(_END)
+        except BaseException as exc:   # handed to the consumer, which raises it in its own thread
+            put(_Failed(exc))
+
+    thread = threading.Thread(target=produce, name=f"livematte-{name}", daemon=True)
+    thread.start()
+    threads.append(thread)
+
+    def consume() -> Iterator:
+        while True:
+            try:
+                item = slots.get(timeout=0.1)
+            except queue.Empty:
+                if stop.is_set():
+                    return
+                continue
+            if item is _END:
+                return
+            if isinstance(item, _Failed):
+                raise item.exc
+            yield item
+
+    return consume()
+
+
+# -- the per-stage profile -------------------------------------------------------------------------
+class _Timer:
+    """Busy seconds of one step, summed; a context manager, and a wrapper for an iterator."""
+
+    def __init__(self, name: str):
+        self.name = name
+        self.seconds = 0.0
+
+    def __enter__(self):
+        self._start = time.perf_counter()
+
+    def __exit__(self, *exc):
+        self.seconds += time.perf_counter() - self._start
+
+    def wrap(self, items: Iterable) -> Iterator:
+        items = iter(items)
+        while True:
+            with self:
+                item = next(items, _END)
+            if item is _END:
+                return
+            yield item
+
+
+class _TimedStage(_Timer):
+    def __init__(self, stage):
+        super().__init__(type(stage).__name__)
+        self.stage = stage
+
+    def __call__(self, frame):
+        start = time.perf_counter()
+        frame = self.stage(frame)
+        self.seconds += time.perf_counter() - start
+        return frame
+
+    def reset(self) -> None:
+        self.stage.reset()
+
+
+class _TimedLookahead(_TimedStage):
+    def push(self, frame):
+        with self:
+            return self.stage.push(frame)
+
+    def flush(self):
+        with self:
+            return self.stage.flush()
+
+
+def _timed(stage) -> _TimedStage:
+    return _TimedLookahead(stage) if hasattr(stage, "push") else _TimedStage(stage)
+
+
+__all__ = ["RenderReport", "render"]
