@@ -1,0 +1,1 @@
+"""Sinks: where composited frames go (video files in file.py, still images in images.py)."""
