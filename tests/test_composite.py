@@ -1,4 +1,5 @@
 """Backgrounds and compositing: every background kind puts what was asked behind the subject."""
+
 from __future__ import annotations
 
 import cv2
@@ -35,9 +36,16 @@ def _far(frame: Frame) -> np.ndarray:
     return cv2.dilate(frame.alpha, np.ones((9, 9), np.uint8)) == 0
 
 
-@pytest.mark.parametrize("spec, colour", [("color:#00ff00", (0, 255, 0)), ("white", (255, 255, 255)),
-                                          ("black", (0, 0, 0)), ("#3366CC", (0x33, 0x66, 0xCC)),
-                                          ("color:white", (255, 255, 255))])
+@pytest.mark.parametrize(
+    "spec, colour",
+    [
+        ("color:#00ff00", (0, 255, 0)),
+        ("white", (255, 255, 255)),
+        ("black", (0, 0, 0)),
+        ("#3366CC", (0x33, 0x66, 0xCC)),
+        ("color:white", (255, 255, 255)),
+    ],
+)
 def test_colour_background_far_from_the_person(spec, colour):
     frame = _frame()
     out = Composite(spec)(frame).output
@@ -62,7 +70,7 @@ def test_gradient_top_and_bottom_rows():
     assert np.abs(out[0].astype(int) - (255, 0, 0)).max() <= 1
     assert np.abs(out[-1].astype(int) - (0, 0, 255)).max() <= 1
     middle = out[frame.height // 2, :5].astype(int)
-    assert np.abs(middle - (128, 0, 127)).max() <= 2          # halfway between, on the left border
+    assert np.abs(middle - (128, 0, 127)).max() <= 2  # halfway between, on the left border
     # monotonic from top to bottom
     assert np.all(np.diff(out[:, 0, 0].astype(int)) <= 0) and np.all(np.diff(out[:, 0, 2].astype(int)) >= 0)
 
@@ -82,51 +90,55 @@ def _blob_size(image: np.ndarray) -> tuple[int, int]:
 def test_image_background_keeps_proportions(tmp_path, fit):
     path = tmp_path / "bg.png"
     Image.fromarray(_circle_image()).save(path)
-    frame = _frame(h=300, w=200)           # portrait output for a landscape image: fill crops, fit letterboxes
+    frame = _frame(h=300, w=200)  # portrait output for a landscape image: fill crops, fit letterboxes
     frame = Frame(image=frame.image, alpha=np.zeros_like(frame.alpha))
     out = Composite(f"image:{path}", fit)(frame).output
     assert out.shape == (300, 200, 3)
     width, height = _blob_size(out)
-    assert abs(width - height) <= 2                  # still a circle: no distortion
+    assert abs(width - height) <= 2  # still a circle: no distortion
     if fit == "fill":
-        assert abs(height - 300 * 100 / 160) <= 3     # scaled to cover the height
-        assert (out[0].astype(int) - (0, 128, 0)).__abs__().max() <= 2   # no bars
+        assert abs(height - 300 * 100 / 160) <= 3  # scaled to cover the height
+        assert (out[0].astype(int) - (0, 128, 0)).__abs__().max() <= 2  # no bars
     else:
-        assert abs(width - 200 * 100 / 320) <= 3      # scaled to fit the width
-        assert out[:40].max() == 0 and out[-40:].max() == 0              # black bars above and below
+        assert abs(width - 200 * 100 / 320) <= 3  # scaled to fit the width
+        assert out[:40].max() == 0 and out[-40:].max() == 0  # black bars above and below
 
 
 def test_fit_image_exact_geometry():
     image = np.zeros((100, 200, 3), np.uint8)
-    image[:, 100:] = 255                            # left half black, right half white
-    filled = fit_image(image, 300, 300, "fill")     # scale 3 → 600×300, centre crop 300 wide
+    image[:, 100:] = 255  # left half black, right half white
+    filled = fit_image(image, 300, 300, "fill")  # scale 3 → 600×300, centre crop 300 wide
     assert filled.shape == (300, 300, 3)
     assert filled[:, :145].max() == 0 and filled[:, 155:].min() == 255
-    fitted = fit_image(image, 300, 300, "fit")      # scale 1.5 → 300×150, bars of 75 rows
+    fitted = fit_image(image, 300, 300, "fit")  # scale 1.5 → 300×150, bars of 75 rows
     assert fitted[:74].max() == 0 and fitted[76:224, 155:].min() == 255 and fitted[226:].max() == 0
 
 
 def test_blur_background_blurs_the_original_frame():
     h, w = 270, 480
     frame = _frame(h, w)
-    frame = Frame(image=cv2.resize(frame.image[:30, :40], (w, h), interpolation=cv2.INTER_NEAREST),
-                  alpha=np.zeros((h, w), np.uint8))    # blocky, high-contrast original; all background
+    frame = Frame(
+        image=cv2.resize(frame.image[:30, :40], (w, h), interpolation=cv2.INTER_NEAREST),
+        alpha=np.zeros((h, w), np.uint8),
+    )  # blocky, high-contrast original; all background
     background = BlurBackground(20.0)
     out = Composite("blur:20")(frame).output
     assert np.array_equal(out, background.render(frame))
     sigma = 20.0 * h / 1080
     reference = cv2.GaussianBlur(frame.image, (0, 0), sigma, borderType=cv2.BORDER_REFLECT)
-    assert np.abs(out.astype(int) - frame.image).mean() > 20                  # differs from the sharp frame
-    assert np.abs(out.astype(int) - reference).mean() < 3                      # and is that frame, blurred
+    assert np.abs(out.astype(int) - frame.image).mean() > 20  # differs from the sharp frame
+    assert np.abs(out.astype(int) - reference).mean() < 3  # and is that frame, blurred
     sharp = np.abs(cv2.Laplacian(frame.image, cv2.CV_16S)).mean()
     smooth = np.abs(cv2.Laplacian(out, cv2.CV_16S)).mean()
-    assert smooth < sharp / 20                                                  # smooth: no blocks, no seams
+    assert smooth < sharp / 20  # smooth: no blocks, no seams
 
 
 def test_stronger_blur_is_smoother():
     frame = Frame(image=_frame(216, 384).image)
     weak, strong = BlurBackground(5).render(frame), BlurBackground(40).render(frame)
-    assert np.abs(np.diff(strong.astype(int), axis=1)).mean() < np.abs(np.diff(weak.astype(int), axis=1)).mean()
+    assert (
+        np.abs(np.diff(strong.astype(int), axis=1)).mean() < np.abs(np.diff(weak.astype(int), axis=1)).mean()
+    )
 
 
 def test_transparent_output_is_rgba_with_frame_alpha():
@@ -140,7 +152,9 @@ def test_transparent_output_is_rgba_with_frame_alpha():
 def test_foreground_is_used_when_set():
     frame = _frame()
     foreground = np.full_like(frame.image, 77)
-    out = Composite("color:#000000")(Frame(image=frame.image, alpha=frame.alpha, foreground=foreground)).output
+    out = Composite("color:#000000")(
+        Frame(image=frame.image, alpha=frame.alpha, foreground=foreground)
+    ).output
     assert np.all(out[frame.alpha == 255] == 77)
 
 
@@ -167,9 +181,9 @@ class _RingShadow:
 def test_shadow_darkens_an_opaque_background():
     frame = _frame()
     mask = np.zeros_like(frame.alpha)
-    mask[-20:] = 128                                          # a band of half shadow at the bottom
+    mask[-20:] = 128  # a band of half shadow at the bottom
     out = Composite("white", shadow=_RingShadow(mask))(frame).output
-    assert np.abs(out[-10:].astype(int) - 127).max() <= 1     # 255·(255-128)/255
+    assert np.abs(out[-10:].astype(int) - 127).max() <= 1  # 255·(255-128)/255
     assert out[:10].min() == 255
 
 
@@ -181,7 +195,7 @@ def test_shadow_on_transparent_output_extends_alpha():
     expected = a + 100 * (255 - a) / 255
     assert np.abs(out[..., 3] - expected).max() <= 1
     far, core = _far(frame), frame.alpha == 255
-    assert out[..., :3][far].max() == 0                         # the shadow layer is black
+    assert out[..., :3][far].max() == 0  # the shadow layer is black
     assert np.array_equal(out[..., :3][core], frame.image[core])
 
 
@@ -199,8 +213,19 @@ def test_composite_from_config_reads_the_background_section(tmp_path):
     assert isinstance(composite.background, GradientBackground) and composite.shadow is None
 
 
-@pytest.mark.parametrize("spec", ["colour:#12345", "color:red", "gradient:#000000", "blur:-3", "blur:lots",
-                                  "sepia", "image:", "image:/no/such/file.png"])
+@pytest.mark.parametrize(
+    "spec",
+    [
+        "colour:#12345",
+        "color:red",
+        "gradient:#000000",
+        "blur:-3",
+        "blur:lots",
+        "sepia",
+        "image:",
+        "image:/no/such/file.png",
+    ],
+)
 def test_bad_specs_name_the_spec(spec):
     with pytest.raises(ConfigError, match=repr(spec).replace("\\", "\\\\")[1:-1]):
         parse_background(spec)

@@ -1,4 +1,5 @@
 """Still image reading (every colour layout → RGB uint8, EXIF orientation, bad files) and atomic writing."""
+
 from __future__ import annotations
 
 import struct
@@ -22,14 +23,14 @@ def _gradient(h: int = 48, w: int = 64) -> np.ndarray:
 
 def test_exif_orientation_is_applied(tmp_path):
     stored = np.zeros((40, 60, 3), np.uint8)
-    stored[:10, :10] = (255, 0, 0)                        # red marker at the stored top-left
+    stored[:10, :10] = (255, 0, 0)  # red marker at the stored top-left
     exif = Image.Exif()
-    exif[0x0112] = 6                                      # "rotate 90° clockwise to display"
+    exif[0x0112] = 6  # "rotate 90° clockwise to display"
     path = tmp_path / "rotated.jpg"
     Image.fromarray(stored).save(path, exif=exif, quality=95)
     image = read_image(path).image
-    assert image.shape == (60, 40, 3)                     # displayed upright: portrait
-    assert image[:8, -8:, 0].mean() > 200 and image[:8, -8:, 1:].mean() < 50   # marker now top-right
+    assert image.shape == (60, 40, 3)  # displayed upright: portrait
+    assert image[:8, -8:, 0].mean() > 200 and image[:8, -8:, 1:].mean() < 50  # marker now top-right
     assert image[-8:, :8, 0].mean() < 50
 
 
@@ -52,7 +53,7 @@ def test_16_bit_grey_is_scaled_not_clipped(tmp_path):
 
 def test_16_bit_rgb(tmp_path):
     rgb = _gradient().astype(np.uint16) * 257
-    cv2.imwrite(str(tmp_path / "c16.png"), rgb[..., ::-1])      # OpenCV writes BGR
+    cv2.imwrite(str(tmp_path / "c16.png"), rgb[..., ::-1])  # OpenCV writes BGR
     image = read_image(tmp_path / "c16.png").image
     assert image.dtype == np.uint8
     assert np.abs(image.astype(int) - _gradient()).max() <= 1
@@ -69,7 +70,7 @@ def test_cmyk_jpeg(tmp_path):
 
 def test_rgba_is_flattened_on_white_and_keeps_its_alpha(tmp_path):
     rgba = np.dstack([np.zeros((48, 64, 3), np.uint8), np.full((48, 64), 255, np.uint8)])
-    rgba[:, :32, 3] = 0                                            # left half fully transparent (black RGB)
+    rgba[:, :32, 3] = 0  # left half fully transparent (black RGB)
     Image.fromarray(rgba, "RGBA").save(tmp_path / "a.png")
     still = read_image(tmp_path / "a.png")
     assert still.alpha is not None and np.array_equal(still.alpha, rgba[..., 3])
@@ -79,7 +80,7 @@ def test_rgba_is_flattened_on_white_and_keeps_its_alpha(tmp_path):
 def test_opaque_alpha_and_palette(tmp_path):
     rgba = np.dstack([_gradient(), np.full((48, 64), 255, np.uint8)])
     Image.fromarray(rgba, "RGBA").save(tmp_path / "opaque.png")
-    assert read_image(tmp_path / "opaque.png").alpha is None       # opaque everywhere: nothing to keep
+    assert read_image(tmp_path / "opaque.png").alpha is None  # opaque everywhere: nothing to keep
     Image.fromarray(_gradient()).quantize(16).save(tmp_path / "p.png")
     image = read_image(tmp_path / "p.png").image
     assert image.shape == (48, 64, 3) and np.abs(image.astype(int) - _gradient()).mean() < 12
@@ -107,11 +108,17 @@ def test_layered_psd_is_composited(tmp_path):
 
 def _png_header(path, width: int, height: int) -> None:
     """A PNG whose IHDR claims a huge size, with a few bytes of data: a decompression bomb's header."""
+
     def chunk(kind: bytes, data: bytes) -> bytes:
         return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
     ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"\0" * 64))
-                     + chunk(b"IEND", b""))
+    path.write_bytes(
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", ihdr)
+        + chunk(b"IDAT", zlib.compress(b"\0" * 64))
+        + chunk(b"IEND", b"")
+    )
 
 
 def test_huge_dimensions_are_refused_from_the_header(tmp_path):
@@ -120,7 +127,7 @@ def test_huge_dimensions_are_refused_from_the_header(tmp_path):
     with pytest.raises(InputError, match="bomb.png") as info:
         read_image(path)
     assert "pixels" in str(info.value)
-    _png_header(path, 3000, 2000)                         # under Pillow's limit, above ours
+    _png_header(path, 3000, 2000)  # under Pillow's limit, above ours
     with pytest.raises(InputError, match=r"3000×2000 = 6,000,000 pixels is above the limit of 1,000,000"):
         read_image(path, max_pixels=1_000_000)
 
@@ -144,7 +151,7 @@ def test_find_images_walks_trees(tmp_path):
     images, ignored = find_images([tmp_path], exclude=tmp_path / "out")
     assert [str(i.relative) for i in images] == ["a.jpg", "sub/b.PNG", "sub/deeper/c.webp"]
     assert ignored == [tmp_path / "sub/readme.txt"]
-    single, _ = find_images([tmp_path / "sub/readme.txt"])      # named explicitly: taken (and fails when read)
+    single, _ = find_images([tmp_path / "sub/readme.txt"])  # named explicitly: taken (and fails when read)
     assert [str(i.relative) for i in single] == ["readme.txt"]
 
 
@@ -152,20 +159,28 @@ def test_write_image_formats_and_atomicity(tmp_path):
     rgba = np.dstack([_gradient(), np.linspace(0, 255, 64, dtype=np.uint8)[None, :].repeat(48, 0)])
     write_image(tmp_path / "o/x.png", rgba)
     back = Image.open(tmp_path / "o/x.png")
-    assert back.mode == "RGBA" and np.array_equal(np.asarray(back), rgba)
+    expected = rgba.copy()
+    expected[rgba[..., 3] == 0, :3] = 0  # invisible pixels are written black (smaller, faster)
+    assert rgba[..., 3].min() == 0 and rgba[..., :3][rgba[..., 3] == 0].max() > 0
+    assert back.mode == "RGBA" and np.array_equal(np.asarray(back), expected)
     write_image(tmp_path / "o/m.png", rgba[..., 3])
     assert Image.open(tmp_path / "o/m.png").mode == "L"
     write_image(tmp_path / "o/x.jpg", rgba[..., :3])
     write_image(tmp_path / "o/x.webp", rgba)
     assert Image.open(tmp_path / "o/x.webp").mode == "RGBA"
     with pytest.raises(OutputError, match="x2.jpg"):
-        write_image(tmp_path / "o/x2.jpg", rgba)                # JPEG has no alpha
-    assert sorted(p.name for p in (tmp_path / "o").iterdir()) == ["m.png", "x.jpg", "x.png", "x.webp"]  # no temp files
+        write_image(tmp_path / "o/x2.jpg", rgba)  # JPEG has no alpha
+    assert sorted(p.name for p in (tmp_path / "o").iterdir()) == [
+        "m.png",
+        "x.jpg",
+        "x.png",
+        "x.webp",
+    ]  # no temp files
 
 
 def test_write_failure_leaves_nothing_behind(tmp_path):
     with pytest.raises(OutputError):
         write_image(tmp_path / "x.png", np.zeros((4, 4, 5), np.uint8))
-    with pytest.raises((OSError, ValueError)):   # WEBP is limited to 16383 px a side: fails inside the encoder
+    with pytest.raises((OSError, ValueError)):  # WEBP is limited to 16383 px a side: fails inside the encoder
         write_image(tmp_path / "y.webp", np.zeros((1, 20000, 3), np.uint8))
     assert list(tmp_path.iterdir()) == []

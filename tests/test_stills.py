@@ -1,4 +1,5 @@
 """The stills batch as a user runs it: `livematte stills INPUT... -o OUTDIR` on real photos."""
+
 from __future__ import annotations
 
 import json
@@ -8,9 +9,9 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-from conftest import run_cli
 from PIL import Image
 
+from conftest import run_cli
 from livematte.errors import OutputError
 from livematte.stills import output_path
 
@@ -47,9 +48,18 @@ def test_default_pipeline_and_a_flattened_background(tmp_path, shared):
     run_cli("stills", image, "-o", tmp_path / "out", "--background", "#00ff00", "--format", "jpg", check=True)
     out = _rgb(tmp_path / "out/girl-2.jpg")
     assert out.shape == _rgb(image).shape
-    assert np.abs(out[:10, :10].astype(int) - (0, 255, 0)).mean() < 12      # the top corner is background
-    run_cli("stills", image, "-o", tmp_path / "bg", "--background", shared / "testdata/stills_people/car-1.jpg",
-            "--format", "webp", check=True)
+    assert np.abs(out[:10, :10].astype(int) - (0, 255, 0)).mean() < 12  # the top corner is background
+    run_cli(
+        "stills",
+        image,
+        "-o",
+        tmp_path / "bg",
+        "--background",
+        shared / "testdata/stills_people/car-1.jpg",
+        "--format",
+        "webp",
+        check=True,
+    )
     assert Image.open(tmp_path / "bg/girl-2.webp").mode == "RGB"
 
 
@@ -66,7 +76,7 @@ def test_output_mirrors_the_input_tree_and_resumes(tmp_path, shared):
     marker.write_bytes(b"placeholder")
     second = run_cli("stills", root, "-o", out, "--mask-only", check=True)
     assert "done 0, skipped 3" in second.stdout and marker.read_bytes() == b"placeholder"
-    (out / "girl-1.png").unlink()                                            # an interrupted batch
+    (out / "girl-1.png").unlink()  # an interrupted batch
     third = run_cli("stills", root, "-o", out, "--mask-only", check=True)
     assert "done 1, skipped 2" in third.stdout and (out / "girl-1.png").is_file()
     fourth = run_cli("stills", root, "-o", out, "--mask-only", "--overwrite", check=True)
@@ -91,14 +101,27 @@ def test_bad_files_are_reported_and_the_batch_goes_on(tmp_path, shared):
     result = run_cli("stills", root, notes, "-o", tmp_path / "out")
     assert result.returncode == 1, result.stderr
     assert "done 3, skipped 0 (output exists), failed 4" in result.stdout
-    failed = {line.split(": ", 1)[0].removeprefix("FAILED "): line for line in result.stdout.splitlines()
-              if line.startswith("FAILED ")}
-    assert set(failed) == {str(root / "sub/truncated.jpg"), str(root / "sub/noise.png"), str(root / "sub/huge.png"),
-                           str(notes)}
+    failed = {
+        line.split(": ", 1)[0].removeprefix("FAILED "): line
+        for line in result.stdout.splitlines()
+        if line.startswith("FAILED ")
+    }
+    assert set(failed) == {
+        str(root / "sub/truncated.jpg"),
+        str(root / "sub/noise.png"),
+        str(root / "sub/huge.png"),
+        str(notes),
+    }
     assert "truncated" in failed[str(root / "sub/truncated.jpg")]
-    assert "8,100,000,000 pixels" in failed[str(root / "sub/huge.png")] or "bomb" in failed[str(root / "sub/huge.png")]
+    assert (
+        "8,100,000,000 pixels" in failed[str(root / "sub/huge.png")]
+        or "bomb" in failed[str(root / "sub/huge.png")]
+    )
     assert "left alone 1 non-image" in result.stdout
-    assert all((tmp_path / "out" / rel).is_file() for rel in ("girl-1.png", "sub/girl-2.png", "sub/deeper/girl-3.png"))
+    assert all(
+        (tmp_path / "out" / rel).is_file()
+        for rel in ("girl-1.png", "sub/girl-2.png", "sub/deeper/girl-3.png")
+    )
     assert not (tmp_path / "out/sub/truncated.png").exists()
 
 
@@ -124,7 +147,7 @@ def test_output_escaping_outdir_is_refused(tmp_path, shared):
     out, elsewhere = tmp_path / "out", tmp_path / "elsewhere"
     out.mkdir()
     elsewhere.mkdir()
-    (out / "sub").symlink_to(elsewhere, target_is_directory=True)     # out/sub → a folder outside OUTDIR
+    (out / "sub").symlink_to(elsewhere, target_is_directory=True)  # out/sub → a folder outside OUTDIR
     result = run_cli("stills", root, "-o", out, "--mask-only")
     assert result.returncode == 1
     assert f"FAILED {root / 'sub/girl-2.jpg'}" in result.stdout and "outside" in result.stdout
@@ -138,12 +161,14 @@ def test_output_escaping_outdir_is_refused(tmp_path, shared):
 def test_image_with_alpha_keeps_its_transparent_parts(tmp_path, shared):
     image = np.asarray(Image.open(shared / "testdata/stills_people/girl-2.jpg").convert("RGBA")).copy()
     h, w = image.shape[:2]
-    image[h // 2 : h // 2 + 12, :, 3] = 0                     # a band across the person was already cut away
+    image[h // 2 : h // 2 + 12, :, 3] = 0  # a band across the person was already cut away
     Image.fromarray(image, "RGBA").save(tmp_path / "band.png")
     run_cli("stills", tmp_path / "band.png", "-o", tmp_path / "out", check=True)
     alpha = np.asarray(Image.open(tmp_path / "out/band.png"))[..., 3]
-    assert alpha[h // 2 : h // 2 + 12].max() == 0                # stays transparent, person or not
-    assert alpha[h // 2 - 40, w // 2] > 200 and alpha[h // 2 + 50, w // 2] > 200   # the person around it is kept
+    assert alpha[h // 2 : h // 2 + 12].max() == 0  # stays transparent, person or not
+    assert (
+        alpha[h // 2 - 40, w // 2] > 200 and alpha[h // 2 + 50, w // 2] > 200
+    )  # the person around it is kept
 
 
 def _iou(pred: np.ndarray, truth: np.ndarray) -> float:
@@ -163,13 +188,19 @@ def test_mask_only_on_davis_matches_the_raw_model(tmp_path, shared, engine, arti
     for path in frames:
         truth = np.asarray(Image.open(davis / "Annotations/parkour" / f"{path.stem}.png").convert("L")) > 127
         image = _rgb(path)
-        prob = cv2.resize(engine.infer([image])[0], (image.shape[1], image.shape[0]), interpolation=cv2.INTER_LINEAR)
+        prob = cv2.resize(
+            engine.infer([image])[0], (image.shape[1], image.shape[0]), interpolation=cv2.INTER_LINEAR
+        )
         raw.append(_iou(prob > 0.5, truth))
         pipeline.append(_iou(np.asarray(Image.open(tmp_path / "raw" / f"{path.stem}.png")) >= 128, truth))
         refined.append(_iou(np.asarray(Image.open(tmp_path / "refined" / f"{path.stem}.png")) >= 128, truth))
-    figures = {"frames": len(frames), "raw_model": np.mean(raw), "stills_feather0": np.mean(pipeline),
-               "stills_feather1": np.mean(refined)}
+    figures = {
+        "frames": len(frames),
+        "raw_model": np.mean(raw),
+        "stills_feather0": np.mean(pipeline),
+        "stills_feather1": np.mean(refined),
+    }
     (artifacts / "davis_iou.json").write_text(json.dumps(figures, indent=2))
-    assert figures["raw_model"] > 0.3                                   # the model does find the runner
+    assert figures["raw_model"] > 0.3  # the model does find the runner
     assert abs(figures["stills_feather0"] - figures["raw_model"]) <= 0.005
-    assert figures["stills_feather1"] > figures["raw_model"] - 0.05     # refinement must not wreck the mask
+    assert figures["stills_feather1"] > figures["raw_model"] - 0.05  # refinement must not wreck the mask

@@ -1,4 +1,4 @@
-"""The stills batch: files and folder trees in, a mirrored tree of cut-outs out, bad files reported at the end.
+"""The stills batch: files and folder trees in, a mirrored tree of cut-outs out, bad files listed at the end.
 
 Each image runs through the same stages as video (build_stages(config, engine, video=False): engine →
 refine → decontaminate → composite) and is written atomically. An existing output is skipped unless
@@ -11,6 +11,7 @@ of the model per process. Measured with tools/bench_stills.py on 2 cores at 1080
 while processes cost a model load per worker and pickling of every result. See the closing note of
 the commit that added this for the figures.
 """
+
 from __future__ import annotations
 
 import logging
@@ -41,7 +42,7 @@ class Job:
 
 @dataclass(frozen=True)
 class Outcome:
-    status: str                    # done | skipped | failed
+    status: str  # done | skipped | failed
     path: Path
     output: Path | None = None
     reason: str = ""
@@ -52,7 +53,7 @@ class Summary:
     done: list[Outcome] = field(default_factory=list)
     skipped: list[Outcome] = field(default_factory=list)
     failed: list[Outcome] = field(default_factory=list)
-    ignored: list[Path] = field(default_factory=list)   # non-image files found while walking folders
+    ignored: list[Path] = field(default_factory=list)  # non-image files found while walking folders
     seconds: float = 0.0
 
     def add(self, outcome: Outcome) -> None:
@@ -103,9 +104,13 @@ def plan(images: Sequence[ImageFile], outdir: Path, suffix: str) -> tuple[list[J
             continue
         target = out.resolve()
         if target in inputs or (out.exists() and os.path.samefile(out, image.path)):
-            refused.append(Outcome("failed", image.path, out, f"output {out} is an input file; never overwritten"))
+            refused.append(
+                Outcome("failed", image.path, out, f"output {out} is an input file; never overwritten")
+            )
         elif target in claimed:
-            refused.append(Outcome("failed", image.path, out, f"output {out} is already the output of {claimed[target]}"))
+            refused.append(
+                Outcome("failed", image.path, out, f"output {out} is already the output of {claimed[target]}")
+            )
         else:
             claimed[target] = image.path
             jobs.append(Job(image.path, out))
@@ -133,7 +138,7 @@ class StillsBatch:
             self.config = replace(config, background=replace(config.background, spec="white"))
         self.engine = engine if engine is not None else self._load_engine()
         self._local = threading.local()
-        self._stages()       # build once now, so a bad background spec fails before any file is touched
+        self._stages()  # build once now, so a bad background spec fails before any file is touched
 
     def _load_engine(self):
         from .engine import load_engine
@@ -153,8 +158,12 @@ class StillsBatch:
 
             config = self.config
             if self.mask_only:
-                config = replace(config, background=BackgroundConfig(), shadow=ShadowConfig(),
-                                 decontaminate=DecontaminateConfig(enabled=False))
+                config = replace(
+                    config,
+                    background=BackgroundConfig(),
+                    shadow=ShadowConfig(),
+                    decontaminate=DecontaminateConfig(enabled=False),
+                )
             stages = build_stages(config, self.engine, video=False)
             if not isinstance(stages[-1], Composite):
                 raise LivematteError("build_stages no longer ends with Composite; stills needs updating")
@@ -174,7 +183,11 @@ class StillsBatch:
             frame = Frame(image=still.image, origin=str(job.source), meta={"source_alpha": still.alpha})
             for stage in self._stages():
                 frame = stage(frame)
-            write_image(job.output, frame.alpha if self.mask_only else frame.output, quality=self.config.stills.quality)
+            write_image(
+                job.output,
+                frame.alpha if self.mask_only else frame.output,
+                quality=self.config.stills.quality,
+            )
             return Outcome("done", job.source, job.output)
         except LivematteError as exc:
             return Outcome("failed", job.source, job.output, str(exc))
@@ -184,7 +197,9 @@ class StillsBatch:
             log.debug("%s failed", job.source, exc_info=True)
             return Outcome("failed", job.source, job.output, f"{type(exc).__name__}: {exc}")
 
-    def run(self, inputs: Sequence[str | os.PathLike], outdir: str | os.PathLike, *, progress: bool = True) -> Summary:
+    def run(
+        self, inputs: Sequence[str | os.PathLike], outdir: str | os.PathLike, *, progress: bool = True
+    ) -> Summary:
         outdir = Path(outdir)
         check_outdir(inputs, outdir)
         images, ignored = find_images(inputs, exclude=outdir)
@@ -213,10 +228,18 @@ def _progress(total: int, enabled: bool):
 
 def format_summary(summary: Summary) -> str:
     done = len(summary.done)
-    rate = f" in {summary.seconds:.1f} s ({done / summary.seconds:.2f} images/s)" if done and summary.seconds else ""
-    lines = [f"done {done}, skipped {len(summary.skipped)} (output exists), failed {len(summary.failed)}{rate}"]
+    rate = (
+        f" in {summary.seconds:.1f} s ({done / summary.seconds:.2f} images/s)"
+        if done and summary.seconds
+        else ""
+    )
+    lines = [
+        f"done {done}, skipped {len(summary.skipped)} (output exists), failed {len(summary.failed)}{rate}"
+    ]
     if summary.ignored:
-        lines.append(f"left alone {len(summary.ignored)} non-image file(s) found in folders, e.g. {summary.ignored[0]}")
+        lines.append(
+            f"left alone {len(summary.ignored)} non-image file(s) found in folders, e.g. {summary.ignored[0]}"
+        )
     for outcome in sorted(summary.failed, key=lambda o: str(o.path)):
         lines.append(f"FAILED {outcome.path}: {outcome.reason}")
     return "\n".join(lines)

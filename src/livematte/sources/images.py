@@ -8,6 +8,7 @@ scenery) and its alpha is kept beside it, so the batch can keep already-transpar
 
 The pixel count is checked from the header, before anything is decoded, against stills.max_pixels.
 """
+
 from __future__ import annotations
 
 import os
@@ -36,18 +37,20 @@ _DECODE_ERRORS = (OSError, ValueError, SyntaxError, EOFError, struct.error, Imag
 
 @dataclass(frozen=True)
 class StillImage:
-    image: np.ndarray              # H×W×3 uint8 RGB, orientation applied, flattened onto white if it had alpha
-    alpha: np.ndarray | None       # the file's own alpha (H×W uint8), or None when it has none
+    image: np.ndarray  # H×W×3 uint8 RGB, orientation applied, flattened onto white if it had alpha
+    alpha: np.ndarray | None  # the file's own alpha (H×W uint8), or None when it has none
     path: Path
 
 
 @dataclass(frozen=True)
 class ImageFile:
-    path: Path                     # where to read it
-    relative: Path                 # where it sits below the input it was found in (a file input: its name)
+    path: Path  # where to read it
+    relative: Path  # where it sits below the input it was found in (a file input: its name)
 
 
-def find_images(inputs: Iterable[str | os.PathLike], exclude: Path | None = None) -> tuple[list[ImageFile], list[Path]]:
+def find_images(
+    inputs: Iterable[str | os.PathLike], exclude: Path | None = None
+) -> tuple[list[ImageFile], list[Path]]:
     """Files given by name are taken as they are (an unsupported one fails when read, and is reported);
     folders are walked for image suffixes. Returns (images, other files found in folders and left alone).
 
@@ -111,9 +114,11 @@ def _open_pillow(path: Path, max_pixels: int) -> Image.Image:
     if Image.MAX_IMAGE_PIXELS is not None and max_pixels > Image.MAX_IMAGE_PIXELS:
         Image.MAX_IMAGE_PIXELS = max_pixels
     try:
-        pil = Image.open(path)            # parses the header only
+        pil = Image.open(path)  # parses the header only
     except UnidentifiedImageError:
-        raise InputError(f"{path}: not an image livematte can read (jpg, png, webp, tiff, bmp, psd)") from None
+        raise InputError(
+            f"{path}: not an image livematte can read (jpg, png, webp, tiff, bmp, psd)"
+        ) from None
     except Image.DecompressionBombError as exc:
         raise InputError(f"{path}: refused as a possible decompression bomb: {exc}") from None
     except _DECODE_ERRORS as exc:
@@ -156,16 +161,19 @@ def _to_rgb(pil: Image.Image) -> tuple[np.ndarray, np.ndarray | None]:
         return cv2.cvtColor(grey, cv2.COLOR_GRAY2RGB), None
     if mode == "CMYK":
         return np.asarray(_cmyk_to_rgb(pil)), None
-    has_alpha = mode in ("RGBA", "LA", "PA", "RGBa", "La") or (mode in ("P", "L", "RGB") and "transparency" in pil.info)
+    has_alpha = mode in ("RGBA", "LA", "PA", "RGBa", "La") or (
+        mode in ("P", "L", "RGB") and "transparency" in pil.info
+    )
     if not has_alpha:
         return np.asarray(pil.convert("RGB")), None
     rgba = np.asarray(pil.convert("RGBA"))
     alpha = np.ascontiguousarray(rgba[..., 3])
-    if alpha.min() == 255:                # an alpha channel that is opaque everywhere tells us nothing
+    if alpha.min() == 255:  # an alpha channel that is opaque everywhere tells us nothing
         return np.ascontiguousarray(rgba[..., :3]), None
     white = np.full(rgba.shape[:2] + (3,), 255, np.uint8)
-    rgb = cv2.blendLinear(np.ascontiguousarray(rgba[..., :3]), white, alpha.astype(np.float32),
-                          (255 - alpha).astype(np.float32))
+    rgb = cv2.blendLinear(
+        np.ascontiguousarray(rgba[..., :3]), white, alpha.astype(np.float32), (255 - alpha).astype(np.float32)
+    )
     return rgb, alpha
 
 
@@ -186,5 +194,5 @@ def _cmyk_to_rgb(pil: Image.Image) -> Image.Image:
             source = ImageCms.ImageCmsProfile(io.BytesIO(profile))
             return ImageCms.profileToProfile(pil, source, ImageCms.createProfile("sRGB"), outputMode="RGB")
         except (ImageCms.PyCMSError, OSError):
-            pass   # a broken embedded profile: Pillow's plain conversion below is still a usable picture
+            pass  # a broken embedded profile: Pillow's plain conversion below is still a usable picture
     return pil.convert("RGB")

@@ -1,8 +1,8 @@
-"""Backgrounds: a spec string → an object whose `render(frame)` gives the H×W×3 uint8 RGB to put behind the subject.
+"""Backgrounds: a spec string → an object whose `render(frame)` gives the H×W×3 RGB behind the subject.
 
 Specs (one module serves stills, files and live output):
   transparent                 no background; parse_background returns None and the output keeps alpha
-  color:#RRGGBB               a flat colour (also bare `white`, `black` and `#RRGGBB`, as the stills CLI takes them)
+  color:#RRGGBB               a flat colour (also bare `white`, `black`, `#RRGGBB`: the stills CLI form)
   gradient:#top,#bottom       a vertical gradient
   blur[:strength]             the frame itself, blurred; strength is the Gaussian sigma in pixels at 1080p
   image:PATH                  a still, scaled without distortion: fit=fill crops to cover, fit=fit letterboxes
@@ -11,6 +11,7 @@ Specs (one module serves stills, files and live output):
 Only what depends on the frame is computed per frame: colour, gradient and image backgrounds are built
 once per output size and cached (read-only, so nobody paints over the cache by accident).
 """
+
 from __future__ import annotations
 
 import re
@@ -49,7 +50,7 @@ def parse_background(spec: str, fit: str = "fill"):
     if kind == "image" and arg:
         return ImageBackground(arg, fit)
     if kind == "video" and arg:
-        from .background_video import VideoBackground   # lazy: PyAV decoding only when a video is asked for
+        from .background_video import VideoBackground  # lazy: PyAV decoding only when a video is asked for
 
         return VideoBackground(arg, fit)
     raise ConfigError(
@@ -90,7 +91,7 @@ class _SizeCache:
         if image is None:
             image = np.ascontiguousarray(self._build(height, width))
             image.flags.writeable = False
-            if len(self._cache) >= 4:     # a size-changing stream must not grow this without bound
+            if len(self._cache) >= 4:  # a size-changing stream must not grow this without bound
                 self._cache.clear()
             self._cache[(height, width)] = image
         return image
@@ -137,8 +138,12 @@ class BlurBackground:
         factor = int(max(1, min(4, sigma // 2)))
         small = frame.image
         if factor > 1:
-            small = cv2.resize(frame.image, (max(1, w // factor), max(1, h // factor)), interpolation=cv2.INTER_AREA)
-        small = cv2.GaussianBlur(small, (0, 0), sigmaX=max(0.5, sigma / factor), borderType=cv2.BORDER_REFLECT)
+            small = cv2.resize(
+                frame.image, (max(1, w // factor), max(1, h // factor)), interpolation=cv2.INTER_AREA
+            )
+        small = cv2.GaussianBlur(
+            small, (0, 0), sigmaX=max(0.5, sigma / factor), borderType=cv2.BORDER_REFLECT
+        )
         if factor == 1:
             return small
         return cv2.resize(small, (w, h), interpolation=cv2.INTER_LINEAR)
@@ -167,7 +172,7 @@ class ImageBackground:
 
 
 def fit_image(image: np.ndarray, width: int, height: int, fit: str) -> np.ndarray:
-    """Scale `image` by one factor: `fill` covers width×height and crops the centre, `fit` letterboxes in black."""
+    """Scale `image` by one factor: `fill` covers and crops the centre, `fit` letterboxes."""
     src_h, src_w = image.shape[:2]
     scale = (max if fit == "fill" else min)(width / src_w, height / src_h)
     new_w, new_h = max(1, round(src_w * scale)), max(1, round(src_h * scale))
