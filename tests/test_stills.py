@@ -18,6 +18,32 @@ from livematte.stills import output_path
 PEOPLE = ["girl-1.jpg", "girl-2.jpg", "girl-3.jpg"]
 
 
+def test_model_choice_and_bad_options(tmp_path, shared):
+    image = shared / "testdata/stills_people/girl-2.jpg"
+    run_cli("stills", image, "-o", tmp_path / "a", "--mask-only", "--feather", "0", check=True)
+    run_cli(
+        "stills",
+        image,
+        "-o",
+        tmp_path / "b",
+        "--mask-only",
+        "--feather",
+        "0",
+        "--model",
+        "selfie_landscape",
+        check=True,
+    )
+    default, landscape = (np.asarray(Image.open(tmp_path / f"{d}/girl-2.png")) for d in "ab")
+    assert not np.array_equal(default, landscape)  # a different model ran
+    assert (
+        landscape[:10, :10].mean() < 50 and landscape[landscape.shape[0] // 2, landscape.shape[1] // 2] > 200
+    )
+    unknown = run_cli("stills", image, "-o", tmp_path / "c", "--model", "nosuch")
+    assert unknown.returncode == 2 and "unknown model 'nosuch'" in unknown.stderr
+    bad = run_cli("stills", image, "-o", tmp_path / "d", "--background", "gradient:#fff")
+    assert bad.returncode == 2 and "gradient:#fff" in bad.stderr and not (tmp_path / "d").exists()
+
+
 def _tree(tmp_path: Path, shared: Path) -> Path:
     """in/girl-1.jpg, in/sub/girl-2.jpg, in/sub/deeper/girl-3.jpg: real photos in a small tree."""
     root = tmp_path / "in"

@@ -119,6 +119,8 @@ def plan(images: Sequence[ImageFile], outdir: Path, suffix: str) -> tuple[list[J
 
 def check_outdir(inputs: Iterable[str | os.PathLike], outdir: Path) -> None:
     """Refuse an OUTDIR that is an input folder: outputs would be written among the inputs."""
+    if outdir.exists() and not outdir.is_dir():
+        raise OutputError(f"{outdir}: the output must be a folder (-o OUTDIR), and this is a file")
     root = outdir.resolve()
     for item in inputs:
         path = Path(item)

@@ -42,7 +42,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--quality", type=int, metavar="Q", help="JPEG/WEBP quality 1-100 (default 92)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     add_pipeline_arguments(parser)
-    parser.set_defaults(fit=None)
 
 
 def still_background(spec: str | None) -> str | None:
