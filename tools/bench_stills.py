@@ -64,10 +64,13 @@ def batch_config(args, workers: int, threads: int) -> Config:
     )
 
 
-def run_threads(args, inputs: Path, out: Path, workers: int, threads: int) -> float:
+def run_threads(
+    args, inputs: Path, out: Path, workers: int, threads: int, opencv_pool: bool = False
+) -> float:
     from livematte.stills import StillsBatch
 
     batch = StillsBatch(batch_config(args, workers, threads))
+    batch.single_threaded_opencv = not opencv_pool
     started = time.perf_counter()
     summary = batch.run([inputs], out, progress=False)
     elapsed = time.perf_counter() - started
@@ -81,8 +84,11 @@ _WORKER = None
 
 def _init_process(args) -> None:
     global _WORKER
+    import cv2
+
     from livematte.stills import StillsBatch
 
+    cv2.setNumThreads(1)  # as the thread workers do: the parallelism is one image per process
     _WORKER = StillsBatch(batch_config(args, 1, 1))
 
 
@@ -167,11 +173,14 @@ def main() -> int:
         (tmp / "in").mkdir()
         paths = make_inputs(tmp / "in", args.images)
         rates: dict[str, list[float]] = {"1 worker": [], f"{cores} threads": [], f"{cores} processes": []}
+        pooled = f"{cores} threads, OpenCV's own pool too"
+        rates[pooled] = []
         with ProcessPoolExecutor(cores, initializer=_init_process, initargs=(args,)) as pool:
             run_processes(args, tmp / "in", tmp / "warm", cores, pool)  # load the model in each process
             for _ in range(args.runs):  # interleaved: noise hits all alike
                 rates["1 worker"].append(run_threads(args, tmp / "in", tmp / "o1", 1, 1))
                 rates[f"{cores} threads"].append(run_threads(args, tmp / "in", tmp / "ot", cores, 1))
+                rates[pooled].append(run_threads(args, tmp / "in", tmp / "oc", cores, 1, opencv_pool=True))
                 rates[f"{cores} processes"].append(run_processes(args, tmp / "in", tmp / "op", cores, pool))
         steps = breakdown(args, paths[: min(len(paths), 12)], tmp / "ob")
     medians = {k: statistics.median(v) for k, v in rates.items()}

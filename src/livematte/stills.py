@@ -6,10 +6,9 @@ overwrite is set, so an interrupted batch resumes where it stopped. A bad file n
 
 Workers are threads sharing one ONNX Runtime session, each with its own stage list. Pillow (decode,
 encode), ONNX Runtime and OpenCV all release the GIL, so threads keep every core busy without a copy
-of the model per process. Measured with tools/bench_stills.py on 2 cores at 1080p (PNG RGBA out):
-2 threads gave the same throughput as 2 processes with one single-threaded engine each (within noise),
-while processes cost a model load per worker and pickling of every result. See the closing note of
-the commit that added this for the figures.
+of the model per process. Measured with tools/bench_stills.py (16 images at 1920×1080, RGBA PNG out,
+2 cores shared with other jobs, medians of 5): 1 worker 5.4 images/s, 2 threads 8.8, 2 processes
+(one single-threaded engine each, jobs pickled across) 7.2. Threads win and need one model in memory.
 """
 
 from __future__ import annotations
@@ -20,6 +19,7 @@ import threading
 import time
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -129,6 +129,13 @@ def check_outdir(inputs: Iterable[str | os.PathLike], outdir: Path) -> None:
 
 
 class StillsBatch:
+    # With several workers the cores are already busy with whole images; OpenCV splitting each call
+    # over its own pool on top oversubscribes them, and the hand-offs cost more than they gain:
+    # 2 threads ran 8.8 images/s with OpenCV single-threaded against 7.1 with its pool (PNG, 1080p;
+    # another, busier run: 11.0 against 4.2).
+    # cv2.setNumThreads is process-wide, so it is set for the batch only and restored after.
+    single_threaded_opencv = True
+
     def __init__(self, config: Config, engine=None):
         self.config = config
         self.workers = config.stills.workers or os.cpu_count() or 1
@@ -208,7 +215,11 @@ class StillsBatch:
         jobs, refused = plan(images, outdir, self.suffix)
         summary = Summary(failed=list(refused), ignored=ignored)
         started = time.perf_counter()
-        with _progress(len(jobs), progress) as bar, ThreadPoolExecutor(self.workers, "stills") as pool:
+        with (
+            _opencv_threads(1 if self.workers > 1 and self.single_threaded_opencv else 0),
+            _progress(len(jobs), progress) as bar,
+            ThreadPoolExecutor(self.workers, "stills") as pool,
+        ):
             futures = [pool.submit(self.process, job) for job in jobs]
             try:
                 for future in as_completed(futures):
@@ -220,6 +231,18 @@ class StillsBatch:
                 raise
         summary.seconds = time.perf_counter() - started
         return summary
+
+
+@contextmanager
+def _opencv_threads(count: int):
+    """OpenCV's thread pool set to `count` threads for the batch (0: left as it is), then restored."""
+    default = cv2.getNumThreads()
+    if count:
+        cv2.setNumThreads(count)
+    try:
+        yield
+    finally:
+        cv2.setNumThreads(default)
 
 
 def _progress(total: int, enabled: bool):
