@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import multiprocessing
 import os
 import statistics
 import sys
@@ -175,7 +176,12 @@ def main() -> int:
         rates: dict[str, list[float]] = {"1 worker": [], f"{cores} threads": [], f"{cores} processes": []}
         pooled = f"{cores} threads, OpenCV's own pool too"
         rates[pooled] = []
-        with ProcessPoolExecutor(cores, initializer=_init_process, initargs=(args,)) as pool:
+        # spawn, not fork: a forked child inherits OpenCV's and ONNX Runtime's thread pools without their
+        # threads, and cv2.setNumThreads in such a child hangs.
+        spawn = multiprocessing.get_context("spawn")
+        with ProcessPoolExecutor(
+            cores, mp_context=spawn, initializer=_init_process, initargs=(args,)
+        ) as pool:
             run_processes(args, tmp / "in", tmp / "warm", cores, pool)  # load the model in each process
             for _ in range(args.runs):  # interleaved: noise hits all alike
                 rates["1 worker"].append(run_threads(args, tmp / "in", tmp / "o1", 1, 1))

@@ -7,8 +7,9 @@ overwrite is set, so an interrupted batch resumes where it stopped. A bad file n
 Workers are threads sharing one ONNX Runtime session, each with its own stage list. Pillow (decode,
 encode), ONNX Runtime and OpenCV all release the GIL, so threads keep every core busy without a copy
 of the model per process. Measured with tools/bench_stills.py (16 images at 1920×1080, RGBA PNG out,
-2 cores shared with other jobs, medians of 5): 1 worker 5.4 images/s, 2 threads 8.8, 2 processes
-(one single-threaded engine each, jobs pickled across) 7.2. Threads win and need one model in memory.
+2 cores, medians of 5): 1 worker 6.4 images/s, 2 threads 11.2, 2 processes (one single-threaded
+engine each, jobs pickled across) 9.4; JPEG on blur: 10.7, 15.8, 13.7. Threads win, with one model
+in memory.
 """
 
 from __future__ import annotations
@@ -131,8 +132,8 @@ def check_outdir(inputs: Iterable[str | os.PathLike], outdir: Path) -> None:
 class StillsBatch:
     # With several workers the cores are already busy with whole images; OpenCV splitting each call
     # over its own pool on top oversubscribes them, and the hand-offs cost more than they gain:
-    # 2 threads ran 8.8 images/s with OpenCV single-threaded against 7.1 with its pool (PNG, 1080p;
-    # another, busier run: 11.0 against 4.2).
+    # 2 threads ran 11.2 images/s with OpenCV single-threaded against 10.3 with its pool (PNG, 1080p),
+    # and 8.8 against 7.1 (once 11.0 against 4.2) while other jobs loaded the machine.
     # cv2.setNumThreads is process-wide, so it is set for the batch only and restored after.
     single_threaded_opencv = True
 
