@@ -124,9 +124,10 @@ def test_bad_files_are_reported_and_the_batch_goes_on(tmp_path, shared):
     notes = tmp_path / "notes.txt"
     notes.write_text("an unsupported file named explicitly")
     (root / "readme.txt").write_text("left alone inside a folder")
-    result = run_cli("stills", root, notes, "-o", tmp_path / "out")
+    missing = tmp_path / "missing.jpg"
+    result = run_cli("stills", root, notes, missing, root, "-o", tmp_path / "out")  # root twice: taken once
     assert result.returncode == 1, result.stderr
-    assert "done 3, skipped 0 (output exists), failed 4" in result.stdout
+    assert "done 3, skipped 0 (output exists), failed 5" in result.stdout
     failed = {
         line.split(": ", 1)[0].removeprefix("FAILED "): line
         for line in result.stdout.splitlines()
@@ -137,6 +138,7 @@ def test_bad_files_are_reported_and_the_batch_goes_on(tmp_path, shared):
         str(root / "sub/noise.png"),
         str(root / "sub/huge.png"),
         str(notes),
+        str(missing),
     }
     assert "truncated" in failed[str(root / "sub/truncated.jpg")]
     assert (

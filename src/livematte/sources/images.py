@@ -51,23 +51,29 @@ class ImageFile:
 def find_images(
     inputs: Iterable[str | os.PathLike], exclude: Path | None = None
 ) -> tuple[list[ImageFile], list[Path]]:
-    """Files given by name are taken as they are (an unsupported one fails when read, and is reported);
-    folders are walked for image suffixes. Returns (images, other files found in folders and left alone).
+    """Files given by name are taken as they are (a missing or unsupported one fails when read, and is
+    reported with the rest); folders are walked for image suffixes. A file reached twice is taken once.
+    Returns (images, other files found in folders and left alone).
 
     `exclude` (the output folder) is never walked, so earlier outputs never become inputs.
     """
-    images: list[ImageFile] = []
+    found: list[ImageFile] = []
     ignored: list[Path] = []
     skip = exclude.resolve() if exclude is not None else None
     for item in inputs:
         path = Path(item)
         if path.is_dir():
-            _walk(path, skip, images, ignored)
-        elif path.exists():
-            images.append(ImageFile(path, Path(path.name)))
+            _walk(path, skip, found, ignored)
         else:
-            raise InputNotFound(f"{path}: no such file or folder")
-    return images, ignored
+            found.append(ImageFile(path, Path(path.name)))
+    seen: set[Path] = set()
+    images = []
+    for image in found:
+        key = image.path.resolve()
+        if key not in seen:
+            seen.add(key)
+            images.append(image)
+    return images, list(dict.fromkeys(ignored))
 
 
 def _walk(root: Path, skip: Path | None, images: list[ImageFile], ignored: list[Path]) -> None:
