@@ -7,9 +7,10 @@ overwrite is set, so an interrupted batch resumes where it stopped. A bad file n
 Workers are threads sharing one ONNX Runtime session, each with its own stage list. Pillow (decode,
 encode), ONNX Runtime and OpenCV all release the GIL, so threads keep every core busy without a copy
 of the model per process. Measured with tools/bench_stills.py (16 images at 1920×1080, RGBA PNG out,
-2 cores, medians of 5): 1 worker 6.4 images/s, 2 threads 11.2, 2 processes (one single-threaded
-engine each, jobs pickled across) 9.4; JPEG on blur: 10.7, 15.8, 13.7. Threads win, with one model
-in memory.
+2 cores, medians of 3-5, five runs on a machine shared with other jobs): 1 worker 5.7-7.4 images/s,
+2 threads 10.0-13.0, 2 processes (one single-threaded engine each) 9.4-14.5; JPEG on blur: 10.7,
+15.8, 13.7. Threads and processes tie within the noise; threads keep one model in memory, need no
+pickling of results and stop cleanly on Ctrl-C, so threads it is.
 """
 
 from __future__ import annotations
@@ -132,8 +133,8 @@ def check_outdir(inputs: Iterable[str | os.PathLike], outdir: Path) -> None:
 class StillsBatch:
     # With several workers the cores are already busy with whole images; OpenCV splitting each call
     # over its own pool on top oversubscribes them, and the hand-offs cost more than they gain:
-    # 2 threads ran 11.2 images/s with OpenCV single-threaded against 10.3 with its pool (PNG, 1080p),
-    # and 8.8 against 7.1 (once 11.0 against 4.2) while other jobs loaded the machine.
+    # With other jobs loading the machine, 2 threads ran 8.8 images/s with OpenCV single-threaded
+    # against 7.1 with its pool (once 11.0 against 4.2; PNG, 1080p); on a quiet machine they tie.
     # cv2.setNumThreads is process-wide, so it is set for the batch only and restored after.
     single_threaded_opencv = True
 
