@@ -110,9 +110,14 @@ class StillsConfig:
     max_pixels: int = 178_956_970  # refuse larger images (decompression bombs); Pillow's own limit
     workers: int = 0               # 0 = one per core
     overwrite: bool = False
+    mask_only: bool = False        # write the alpha as a grey PNG instead of a cut-out
+    quality: int = 92              # JPEG and WEBP quality
 
     def __post_init__(self):
         _one_of("format", self.format, ("png", "jpg", "webp"))
+        _in_range("max_pixels", self.max_pixels, 1, 2**40)
+        _in_range("workers", self.workers, 0, 256)
+        _in_range("quality", self.quality, 1, 100)
 
 
 @dataclass(frozen=True)

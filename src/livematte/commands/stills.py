@@ -1,0 +1,83 @@
+"""`livematte stills INPUT... -o OUTDIR`: cut people out of images and folder trees (see ../stills.py)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from ..config import merge
+from .common import add_pipeline_arguments, config_from_args
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "inputs", nargs="+", metavar="INPUT", help="image files and folders (walked recursively)"
+    )
+    parser.add_argument(
+        "-o",
+        "--output",
+        required=True,
+        metavar="OUTDIR",
+        help="output folder; it mirrors the input tree (a file input lands as OUTDIR/name)",
+    )
+    parser.add_argument(
+        "--format",
+        choices=["png", "jpg", "webp"],
+        help="output format (default png; RGBA unless a background is given; jpg goes on white)",
+    )
+    parser.add_argument("--mask-only", action="store_true", help="write the alpha matte as a grey PNG")
+    parser.add_argument(
+        "--workers", type=int, metavar="N", help="images processed at once (default: one per core)"
+    )
+    parser.add_argument(
+        "--overwrite", action="store_true", help="redo images whose output exists (default: skip)"
+    )
+    parser.add_argument(
+        "--max-pixels",
+        type=int,
+        metavar="N",
+        help="refuse larger images (default 178956970, Pillow's decompression-bomb limit)",
+    )
+    parser.add_argument("--quality", type=int, metavar="Q", help="JPEG/WEBP quality 1-100 (default 92)")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    add_pipeline_arguments(parser)
+
+
+def still_background(spec: str | None) -> str | None:
+    """The stills CLI also takes a bare image path as the background: `--background beach.jpg`."""
+    if (
+        spec is None
+        or ":" in spec
+        or spec.startswith("#")
+        or spec.lower() in ("white", "black", "transparent")
+    ):
+        return spec
+    if Path(spec).is_file():
+        return f"image:{spec}"
+    return spec  # not a file either: the background parser says what it expected
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..stills import StillsBatch, format_summary
+
+    args.background = still_background(args.background)
+    config = config_from_args(args)
+    config = merge(
+        config,
+        {
+            "stills": {
+                "format": args.format,
+                "mask_only": args.mask_only or None,
+                "workers": args.workers,
+                "overwrite": args.overwrite or None,
+                "max_pixels": args.max_pixels,
+                "quality": args.quality,
+            }
+        },
+        "<command line>",
+    )
+    batch = StillsBatch(config)
+    summary = batch.run(args.inputs, args.output, progress=not args.no_progress)
+    print(format_summary(summary), file=sys.stdout)
+    return 0 if summary.ok else 1

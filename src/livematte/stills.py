@@ -1,0 +1,272 @@
+"""The stills batch: files and folder trees in, a mirrored tree of cut-outs out, bad files listed at the end.
+
+Each image runs through the same stages as video (build_stages(config, engine, video=False): engine →
+refine → decontaminate → composite) and is written atomically. An existing output is skipped unless
+overwrite is set, so an interrupted batch resumes where it stopped. A bad file never stops the batch.
+
+Workers are threads sharing one ONNX Runtime session, each with its own stage list. Pillow (decode,
+encode), ONNX Runtime and OpenCV all release the GIL, so threads keep every core busy without a copy
+of the model per process. Measured with tools/bench_stills.py (16 images at 1920×1080, RGBA PNG out,
+2 cores, medians of 3-5, five runs on a machine shared with other jobs): 1 worker 5.7-7.4 images/s,
+2 threads 10.0-13.0, 2 processes (one single-threaded engine each) 9.4-14.5; JPEG on blur: 10.7,
+15.8, 13.7. Threads and processes tie within the noise; threads keep one model in memory, need no
+pickling of results and stop cleanly on Ctrl-C, so threads it is.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+from collections.abc import Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import cv2
+
+from .config import BackgroundConfig, Config, DecontaminateConfig, ShadowConfig
+from .errors import LivematteError, OutputError
+from .frame import Frame
+from .sinks.images import SUFFIXES, write_image
+from .sources.images import ImageFile, find_images, read_image
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Job:
+    source: Path
+    output: Path
+
+
+@dataclass(frozen=True)
+class Outcome:
+    status: str  # done | skipped | failed
+    path: Path
+    output: Path | None = None
+    reason: str = ""
+
+
+@dataclass
+class Summary:
+    done: list[Outcome] = field(default_factory=list)
+    skipped: list[Outcome] = field(default_factory=list)
+    failed: list[Outcome] = field(default_factory=list)
+    ignored: list[Path] = field(default_factory=list)  # non-image files found while walking folders
+    seconds: float = 0.0
+
+    def add(self, outcome: Outcome) -> None:
+        getattr(self, outcome.status).append(outcome)
+
+    @property
+    def ok(self) -> bool:
+        return not self.failed
+
+
+class KeepSourceAlpha:
+    """Stills only: what the file itself marks transparent stays transparent (alpha = min(model, file))."""
+
+    def __call__(self, frame: Frame) -> Frame:
+        source = frame.meta.get("source_alpha")
+        if source is None or frame.alpha is None:
+            return frame
+        return replace(frame, alpha=cv2.min(frame.alpha, source))
+
+    def reset(self) -> None:
+        pass
+
+
+def output_path(outdir: Path, relative: Path, suffix: str) -> Path:
+    """OUTDIR/relative with the new suffix; refuses anything that would land outside OUTDIR."""
+    if relative.is_absolute() or ".." in relative.parts:
+        raise OutputError(f"{relative}: output path would escape {outdir} ('..' or absolute path)")
+    out = outdir / relative.with_suffix(suffix)
+    root = outdir.resolve()
+    # resolve() follows links in every existing component, so a linked subfolder or a linked output
+    # file that points elsewhere is caught here.
+    if not out.resolve().is_relative_to(root):
+        raise OutputError(f"{out}: resolves to {out.resolve()}, outside {root} (a symbolic link?); refused")
+    return out
+
+
+def plan(images: Sequence[ImageFile], outdir: Path, suffix: str) -> tuple[list[Job], list[Outcome]]:
+    """Map inputs to outputs, refusing escapes, collisions and anything that would overwrite an input."""
+    jobs: list[Job] = []
+    refused: list[Outcome] = []
+    inputs = {image.path.resolve() for image in images}
+    claimed: dict[Path, Path] = {}
+    for image in images:
+        try:
+            out = output_path(outdir, image.relative, suffix)
+        except OutputError as exc:
+            refused.append(Outcome("failed", image.path, reason=str(exc)))
+            continue
+        target = out.resolve()
+        if target in inputs or (out.exists() and os.path.samefile(out, image.path)):
+            refused.append(
+                Outcome("failed", image.path, out, f"output {out} is an input file; never overwritten")
+            )
+        elif target in claimed:
+            refused.append(
+                Outcome("failed", image.path, out, f"output {out} is already the output of {claimed[target]}")
+            )
+        else:
+            claimed[target] = image.path
+            jobs.append(Job(image.path, out))
+    return jobs, refused
+
+
+def check_outdir(inputs: Iterable[str | os.PathLike], outdir: Path) -> None:
+    """Refuse an OUTDIR that is an input folder: outputs would be written among the inputs."""
+    if outdir.exists() and not outdir.is_dir():
+        raise OutputError(f"{outdir}: the output must be a folder (-o OUTDIR), and this is a file")
+    root = outdir.resolve()
+    for item in inputs:
+        path = Path(item)
+        if path.is_dir() and path.resolve() == root:
+            raise OutputError(f"{outdir}: the output folder is the input folder {path}; choose another -o")
+
+
+class StillsBatch:
+    # With several workers the cores are already busy with whole images; OpenCV splitting each call
+    # over its own pool on top oversubscribes them, and the hand-offs cost more than they gain:
+    # With other jobs loading the machine, 2 threads ran 8.8 images/s with OpenCV single-threaded
+    # against 7.1 with its pool (once 11.0 against 4.2; PNG, 1080p); on a quiet machine they tie.
+    # cv2.setNumThreads is process-wide, so it is set for the batch only and restored after.
+    single_threaded_opencv = True
+
+    def __init__(self, config: Config, engine=None):
+        self.config = config
+        self.workers = config.stills.workers or os.cpu_count() or 1
+        self.mask_only = config.stills.mask_only
+        fmt = "png" if self.mask_only else config.stills.format
+        self.suffix = SUFFIXES[fmt]
+        if fmt == "jpg" and config.background.spec.strip().lower() == "transparent" and not self.mask_only:
+            # JPEG has no alpha: a JPEG cut-out with no background asked for goes on white.
+            self.config = replace(config, background=replace(config.background, spec="white"))
+        self.engine = engine if engine is not None else self._load_engine()
+        self._local = threading.local()
+        self._stages()  # build once now, so a bad background spec fails before any file is touched
+
+    def _load_engine(self):
+        from .engine import load_engine
+
+        engine_config = self.config.engine
+        if engine_config.threads == 0:
+            # Each worker runs one inference at a time; together they fill the cores.
+            engine_config = replace(engine_config, threads=max(1, (os.cpu_count() or 1) // self.workers))
+        return load_engine(engine_config.model, engine_config)
+
+    def _stages(self) -> list:
+        """This worker thread's stage list (stages may keep per-image scratch state); the engine is shared."""
+        stages = getattr(self._local, "stages", None)
+        if stages is None:
+            from .stages import build_stages
+            from .stages.composite import Composite
+
+            config = self.config
+            if self.mask_only:
+                config = replace(
+                    config,
+                    background=BackgroundConfig(),
+                    shadow=ShadowConfig(),
+                    decontaminate=DecontaminateConfig(enabled=False),
+                )
+            stages = build_stages(config, self.engine, video=False)
+            if not isinstance(stages[-1], Composite):
+                raise LivematteError("build_stages no longer ends with Composite; stills needs updating")
+            if self.mask_only:
+                stages = [*stages[:-1], KeepSourceAlpha()]
+            else:
+                stages.insert(len(stages) - 1, KeepSourceAlpha())
+            self._local.stages = stages
+        return stages
+
+    def process(self, job: Job) -> Outcome:
+        """One image, start to finish. Every failure becomes an Outcome: a bad file never stops the batch."""
+        try:
+            if job.output.exists() and not self.config.stills.overwrite:
+                return Outcome("skipped", job.source, job.output, "output exists")
+            still = read_image(job.source, self.config.stills.max_pixels)
+            frame = Frame(image=still.image, origin=str(job.source), meta={"source_alpha": still.alpha})
+            for stage in self._stages():
+                frame = stage(frame)
+            write_image(
+                job.output,
+                frame.alpha if self.mask_only else frame.output,
+                quality=self.config.stills.quality,
+            )
+            return Outcome("done", job.source, job.output)
+        except LivematteError as exc:
+            return Outcome("failed", job.source, job.output, str(exc))
+        # Deliberately broad: a decoder, the model or the encoder failing on one file must be reported
+        # with that file's name at the end, not end the batch. The type name keeps the cause visible.
+        except Exception as exc:
+            log.debug("%s failed", job.source, exc_info=True)
+            return Outcome("failed", job.source, job.output, f"{type(exc).__name__}: {exc}")
+
+    def run(
+        self, inputs: Sequence[str | os.PathLike], outdir: str | os.PathLike, *, progress: bool = True
+    ) -> Summary:
+        outdir = Path(outdir)
+        check_outdir(inputs, outdir)
+        images, ignored = find_images(inputs, exclude=outdir)
+        jobs, refused = plan(images, outdir, self.suffix)
+        summary = Summary(failed=list(refused), ignored=ignored)
+        started = time.perf_counter()
+        with (
+            _opencv_threads(1 if self.workers > 1 and self.single_threaded_opencv else 0),
+            _progress(len(jobs), progress) as bar,
+            ThreadPoolExecutor(self.workers, "stills") as pool,
+        ):
+            futures = [pool.submit(self.process, job) for job in jobs]
+            try:
+                for future in as_completed(futures):
+                    summary.add(future.result())
+                    bar.update(1)
+            except KeyboardInterrupt:
+                # Images being written finish (atomically); queued ones are dropped, a rerun resumes.
+                pool.shutdown(wait=True, cancel_futures=True)
+                raise
+        summary.seconds = time.perf_counter() - started
+        return summary
+
+
+@contextmanager
+def _opencv_threads(count: int):
+    """OpenCV's thread pool set to `count` threads for the batch (0: left as it is), then restored."""
+    default = cv2.getNumThreads()
+    if count:
+        cv2.setNumThreads(count)
+    try:
+        yield
+    finally:
+        cv2.setNumThreads(default)
+
+
+def _progress(total: int, enabled: bool):
+    from tqdm import tqdm
+
+    return tqdm(total=total, unit="img", desc="stills", disable=not enabled, dynamic_ncols=True)
+
+
+def format_summary(summary: Summary) -> str:
+    done = len(summary.done)
+    rate = (
+        f" in {summary.seconds:.1f} s ({done / summary.seconds:.2f} images/s)"
+        if done and summary.seconds
+        else ""
+    )
+    lines = [
+        f"done {done}, skipped {len(summary.skipped)} (output exists), failed {len(summary.failed)}{rate}"
+    ]
+    if summary.ignored:
+        lines.append(
+            f"left alone {len(summary.ignored)} non-image file(s) found in folders, e.g. {summary.ignored[0]}"
+        )
+    for outcome in sorted(summary.failed, key=lambda o: str(o.path)):
+        lines.append(f"FAILED {outcome.path}: {outcome.reason}")
+    return "\n".join(lines)
