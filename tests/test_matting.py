@@ -49,3 +49,21 @@ def test_matting_stage_uses_a_user_trimap_and_names_the_frame_on_mismatch(shared
     assert out.alpha[trimap == 255].min() == 255
     with pytest.raises(InputError, match="frame 3"):
         stage(Frame(image=image, alpha=image[..., 0], index=3, meta={"trimap": trimap[:-1]}))
+
+
+def test_stills_matting_with_two_workers_still_prints_its_summary(tmp_path, shared):
+    """pymatting's stdout notices are muted per thread: two workers must not silence the batch."""
+    from PIL import Image
+
+    from conftest import run_cli
+
+    inputs = tmp_path / "in"
+    inputs.mkdir()
+    for path in sorted((shared / "testdata/portraits_pseudo_alpha/image").glob("*.jpg"))[:4]:
+        image = Image.open(path)
+        image.thumbnail((320, 320))
+        image.save(inputs / path.name)
+    result = run_cli("stills", inputs, "-o", tmp_path / "out", "--matting", "--workers", "2", "--no-progress")
+    assert result.returncode == 0, result.stderr
+    assert "done 4, skipped 0" in result.stdout
+    assert len(list((tmp_path / "out").glob("*.png"))) == 4

@@ -6,7 +6,8 @@ import argparse
 from ..config import Config, load_config
 
 
-def add_pipeline_arguments(parser: argparse.ArgumentParser) -> None:
+def add_pipeline_arguments(parser: argparse.ArgumentParser, *, video: bool = True) -> None:
+    """The options every pipeline command shares; `video` adds the temporal ones (smoothing, look-ahead)."""
     group = parser.add_argument_group("pipeline")
     group.add_argument("--config", metavar="TOML", help="a config file or preset name (configs/presets)")
     group.add_argument("--model", help="model name (see `livematte models list`) or path to a model spec .toml")
@@ -18,15 +19,24 @@ def add_pipeline_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--fit", choices=["fill", "fit"], help="how image and video backgrounds are scaled")
     group.add_argument("--feather", type=int, choices=[0, 1, 2, 3], help="edge softening: 0 off, 1-3 stronger")
     group.add_argument("--shadow", choices=["none", "drop", "contact"], help="add a shadow under the subject")
-    group.add_argument("--no-smooth", action="store_true", help="turn temporal smoothing off")
+    group.add_argument("--matting", action="store_true",
+                       help="high-quality edges: trimap + closed-form alpha solve (slow; for stills)")
+    group.add_argument("--no-decontaminate", action="store_true",
+                       help="keep the original colours at the edges (faster)")
+    if video:
+        group.add_argument("--no-smooth", action="store_true", help="turn temporal smoothing off")
+        group.add_argument("--lookahead", type=int, metavar="N",
+                           help="frames of look-ahead for temporal smoothing of files (default 0)")
 
 
 def config_from_args(args: argparse.Namespace) -> Config:
     overrides = {
         "engine": {"model": args.model, "backend": args.backend, "threads": args.threads},
         "background": {"spec": args.background, "fit": args.fit},
-        "refine": {"feather": args.feather},
+        "refine": {"feather": args.feather, "quality": "matting" if args.matting else None},
+        "decontaminate": {"enabled": False if args.no_decontaminate else None},
         "shadow": {"kind": args.shadow},
-        "smooth": {"enabled": False if args.no_smooth else None},
+        "smooth": {"enabled": False if getattr(args, "no_smooth", False) else None,
+                   "lookahead": getattr(args, "lookahead", None)},
     }
     return load_config(args.config, overrides)

@@ -41,7 +41,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--quality", type=int, metavar="Q", help="JPEG/WEBP quality 1-100 (default 92)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
-    add_pipeline_arguments(parser)
+    add_pipeline_arguments(parser, video=False)
 
 
 def still_background(spec: str | None) -> str | None:

@@ -17,6 +17,8 @@ from __future__ import annotations
 import contextlib
 import io
 import logging
+import sys
+import threading
 from dataclasses import replace
 
 import cv2
@@ -71,15 +73,51 @@ def solve_alpha(image: np.ndarray, trimap: np.ndarray, solve_side: int = _SOLVE_
         return np.where(trimap >= 128, 255, 0).astype(np.uint8)
     # pymatting prints a "PERFORMANCE WARNING" to stdout when its preconditioner falls back; stdout
     # may be a pipe a user reads, and the solve still converges, so the notice goes to the debug log.
-    with contextlib.redirect_stdout(io.StringIO()) as notes:
+    with _stdout_to_debug_log():
         solved = estimate_alpha_cf(small_image, small_trimap)
-    if notes.getvalue():
-        log.debug("pymatting: %s", notes.getvalue().strip())
     solved = (np.clip(solved, 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)
     if scale < 1.0:
         solved = cv2.resize(solved, (w, h), interpolation=cv2.INTER_LINEAR)
     alpha[unknown] = solved[unknown]
     return alpha
+
+
+class _ThreadMutedStdout(io.TextIOBase):
+    """sys.stdout that sends what muted threads print to the debug log and passes the rest through.
+
+    contextlib.redirect_stdout swaps sys.stdout for the whole process, so two stills workers solving
+    at once would restore each other's buffer and silence the batch's own summary; this is per thread.
+    """
+
+    def __init__(self, target):
+        self.target = target
+        self.muted = threading.local()
+
+    def write(self, text: str) -> int:
+        if getattr(self.muted, "on", False):
+            if text.strip():
+                log.debug("pymatting: %s", text.strip())
+            return len(text)
+        return self.target.write(text)
+
+    def flush(self) -> None:
+        self.target.flush()
+
+
+_install_lock = threading.Lock()
+
+
+@contextlib.contextmanager
+def _stdout_to_debug_log():
+    with _install_lock:
+        if not isinstance(sys.stdout, _ThreadMutedStdout):
+            sys.stdout = _ThreadMutedStdout(sys.stdout)
+        muted = sys.stdout.muted
+    muted.on = True
+    try:
+        yield
+    finally:
+        muted.on = False
 
 
 def matte_with_trimap(image: np.ndarray, trimap: np.ndarray) -> np.ndarray:
