@@ -5,7 +5,7 @@ into it (cv2.blendLinear at 1080p: 15 ms into fresh memory, 7 ms into reused mem
 into memory they have written before.
 
 - `Ring`: a stage's *outputs* travel on in frames that queues and sinks may still read, so an output
-  buffer is reused only after `SLOTS` later outputs (the render loop keeps ≤ ~10 frames in flight).
+  buffer is reused only when its reference count says nothing but the ring holds it any more.
   Images too big for the ring's byte budget (large stills) get fresh arrays, as before.
 - `scratch`: temporaries that never leave a call; one set per thread, so stages may run in threads.
 - `reduced(image, k)`: the image shrunk by a power of two k with INTER_AREA, computed once per image
@@ -15,18 +15,24 @@ into memory they have written before.
 """
 from __future__ import annotations
 
+import sys
 import threading
 import weakref
 
 import cv2
 import numpy as np
 
-SLOTS = 12
+SLOTS = 16
 _RING_BUDGET = 160 << 20      # bytes a ring may hold; beyond it (big stills) outputs are fresh arrays
 
 
 class Ring:
-    """SLOTS output arrays of one shape and dtype, handed out in turn; thread-safe."""
+    """Up to SLOTS output arrays of one shape and dtype, each reused only once nothing else holds it.
+
+    "Holds" is Python's reference count: a frame, a queue, a list of results or a numpy view of the
+    array all keep a reference, so a buffer is never written while anyone can still read it. When every
+    slot is held (a caller keeping many outputs), a fresh untracked array is handed out. Thread-safe.
+    """
 
     def __init__(self, slots: int = SLOTS):
         self._slots = slots
@@ -43,11 +49,17 @@ class Ring:
             key = (tuple(shape), dtype)
             if key != self._key:               # a new size: the old buffers go with the old frames
                 self._key, self._buffers, self._next = key, [], 0
-            i = self._next
-            self._next = (i + 1) % self._slots
-            if i == len(self._buffers):
-                self._buffers.append(np.empty(shape, dtype))
-            return self._buffers[i]
+            buffers = self._buffers
+            for step in range(len(buffers)):   # oldest first, round the ring
+                i = (self._next + step) % len(buffers)
+                # 2 = the list's reference + getrefcount's argument: nobody else has it.
+                if sys.getrefcount(buffers[i]) == 2:
+                    self._next = (i + 1) % len(buffers)
+                    return buffers[i]
+            buf = np.empty(shape, dtype)
+            if len(buffers) < self._slots:
+                buffers.append(buf)
+            return buf
 
 
 _local = threading.local()
