@@ -13,7 +13,7 @@ import cv2
 import numpy as np
 
 from ..frame import Frame
-from ..stages.buffers import power_of_two_at_most, reduced
+from ..stages.buffers import Ring, power_of_two_at_most, reduced
 from .spec import ModelSpec
 
 
@@ -24,6 +24,7 @@ class Engine:
         self.spec = spec
         self._mean = np.asarray(spec.mean, np.float32)
         self._inv_std = 1.0 / np.asarray(spec.std, np.float32)
+        self._ring = Ring()   # alphas go out in frames: reused only once nobody holds them
 
     # -- the interface -------------------------------------------------------------------------------
     def infer(self, images: Sequence[np.ndarray]) -> np.ndarray:
@@ -33,7 +34,8 @@ class Engine:
 
     def matte(self, image: np.ndarray) -> np.ndarray:
         """One RGB uint8 image → H×W uint8 alpha at the image's size."""
-        return self.to_alpha(self.infer([image])[0], image.shape[1], image.shape[0])
+        h, w = image.shape[:2]
+        return self.to_alpha(self.infer([image])[0], w, h, out=self._ring.get((h, w)))
 
     def __call__(self, frame: Frame) -> Frame:
         return replace(frame, alpha=self.matte(frame.image))
@@ -71,7 +73,7 @@ class Engine:
         return np.clip(prob, 0.0, 1.0).astype(np.float32, copy=False)
 
     @staticmethod
-    def to_alpha(prob: np.ndarray, width: int, height: int) -> np.ndarray:
-        """Model-resolution probability → uint8 alpha at (width, height)."""
+    def to_alpha(prob: np.ndarray, width: int, height: int, out: np.ndarray | None = None) -> np.ndarray:
+        """Model-resolution probability → uint8 alpha at (width, height) (into `out` when given)."""
         small = (prob * 255.0 + 0.5).astype(np.uint8)
-        return cv2.resize(small, (width, height), interpolation=cv2.INTER_LINEAR)
+        return cv2.resize(small, (width, height), dst=out, interpolation=cv2.INTER_LINEAR)
