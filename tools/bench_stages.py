@@ -63,11 +63,17 @@ def run_once(engine, config: Config, images: list[np.ndarray]) -> dict[str, list
     smooth, refine = Smooth(config.smooth), Refine(config.refine)
     decontaminate = Decontaminate(config.decontaminate)
     composite = Composite("blur")
+    # Engine.matte upsamples into a ring of reused buffers where the engine has one (older code: not).
+    ring = getattr(engine, "_ring", None)
     for i, image in enumerate(images):
         x = _timed(times["engine pre"], engine.prepare, image)
         raw = _timed(times["inference"], engine._run, x[None])
         prob = engine.read_output(raw)[0]
-        alpha = _timed(times["engine post"], engine.to_alpha, prob, image.shape[1], image.shape[0])
+        h, w = image.shape[:2]
+        if ring is not None:
+            alpha = _timed(times["engine post"], lambda: engine.to_alpha(prob, w, h, out=ring.get((h, w))))
+        else:
+            alpha = _timed(times["engine post"], engine.to_alpha, prob, w, h)
         frame = Frame(image=image, alpha=alpha, index=i, pts=i)
         frame = _timed(times["smooth"], smooth, frame)
         frame = _timed(times["refine"], refine, frame)
