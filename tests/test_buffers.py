@@ -58,3 +58,39 @@ def test_reduced_is_exact_area_average_and_cached_per_image():
 
 def test_power_of_two_at_most():
     assert [power_of_two_at_most(x) for x in (0.5, 1, 1.9, 2, 3.99, 4, 7.5, 1000)] == [1, 1, 1, 2, 2, 4, 4, 64]
+
+
+def test_stages_never_overwrite_a_frame_someone_keeps():
+    """More frames than a ring has slots, all kept: every output is its own array with its own pixels."""
+    from livematte.config import Config
+    from livematte.frame import Frame
+    from livematte.stages import run_stages
+    from livematte.stages.composite import Composite
+    from livematte.stages.decontaminate import Decontaminate
+    from livematte.stages.refine import Refine
+    from livematte.stages.smooth import Smooth
+
+    config = Config()
+    rng = np.random.default_rng(1)
+    frames = []
+    for i in range(buffers.SLOTS + 4):
+        image = rng.integers(0, 256, (288, 512, 3), np.uint8)
+        alpha = np.zeros((288, 512), np.uint8)
+        cv2.circle(alpha, (100 + 10 * i, 144), 60, 255, -1)
+        frames.append(Frame(image=image, alpha=cv2.GaussianBlur(alpha, (0, 0), 3), index=i, pts=i))
+    smoothed, copies = [], []
+    for frame in run_stages([Smooth(config.smooth)], frames):
+        smoothed.append(frame)
+        copies.append(frame.alpha.copy())            # what it was when it was made
+    stages = [Refine(config.refine), Decontaminate(config.decontaminate), Composite("blur")]
+    kept = list(run_stages(stages, smoothed))
+    for name in ("alpha", "foreground", "output"):
+        arrays = [getattr(f, name) for f in kept]
+        assert len({id(a) for a in arrays}) == len(arrays)
+    assert all(np.array_equal(f.alpha, c) for f, c in zip(smoothed, copies, strict=True))
+    # The oldest frame's results, recomputed alone, match what was kept for it: nothing wrote over them.
+    again = run_stages([Refine(config.refine), Decontaminate(config.decontaminate), Composite("blur")],
+                       [smoothed[0]])
+    again = next(iter(again))
+    for name in ("alpha", "foreground", "output"):
+        assert np.array_equal(getattr(again, name), getattr(kept[0], name))
