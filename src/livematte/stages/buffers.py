@@ -99,13 +99,7 @@ def reduced(image: np.ndarray, k: int) -> np.ndarray:
     hit = _reduced.get(key)
     if hit is not None and hit[0]() is image:
         return hit[1]
-    half = reduced(image, k // 2)
-    h, w = half.shape[:2]
-    h2, w2 = max(1, h // 2), max(1, w // 2)
-    if h >= 2 and w >= 2:
-        small = cv2.resize(half[:h2 * 2, :w2 * 2], (w2, h2), interpolation=cv2.INTER_AREA)
-    else:
-        small = cv2.resize(half, (w2, h2), interpolation=cv2.INTER_AREA)
+    small = _halve(reduced(image, k // 2))
     small.flags.writeable = False
     try:
         ref = weakref.ref(image, _forget(key))
@@ -114,6 +108,24 @@ def reduced(image: np.ndarray, k: int) -> np.ndarray:
     with _reduced_lock:
         _reduced[key] = (ref, small)
     return small
+
+
+def shrink(image: np.ndarray, k: int) -> np.ndarray:
+    """`image` (any channels) shrunk k times (k a power of two) by area averaging, not cached: for
+    arrays made per frame, such as alpha. Halving steps, because OpenCV's 2× area path is ~8× faster
+    per pixel than its 4× and 8× ones (1080p alpha: 0.1 ms per halving, 1.1 ms for one 4× step)."""
+    while k > 1:
+        image, k = _halve(image), k // 2
+    return image
+
+
+def _halve(image: np.ndarray) -> np.ndarray:
+    """Exact 2×2 averages (rounded); an odd last row or column is left out."""
+    h, w = image.shape[:2]
+    h2, w2 = max(1, h // 2), max(1, w // 2)
+    if h >= 2 and w >= 2:
+        return cv2.resize(image[:h2 * 2, :w2 * 2], (w2, h2), interpolation=cv2.INTER_AREA)
+    return cv2.resize(image, (w2, h2), interpolation=cv2.INTER_AREA)
 
 
 def power_of_two_at_most(x: float, limit: int = 64) -> int:

@@ -17,7 +17,7 @@ import numpy as np
 
 from ..config import DecontaminateConfig
 from ..frame import Frame
-from .buffers import Ring, reduced, scratch
+from .buffers import Ring, reduced, scratch, shrink
 
 _SCALE = 4
 _RADII = (90, 6)    # blur radii at 1080p of the two blur-fusion passes (the paper's values)
@@ -100,7 +100,7 @@ def estimate_foreground_fast(image: np.ndarray, alpha: np.ndarray, out: np.ndarr
     shape = small_u8.shape
     img = scratch("decontaminate.img", shape, np.float32)
     np.multiply(small_u8, np.float32(1.0 / 255.0), out=img)
-    a_small = cv2.resize(alpha[:sh * _SCALE, :sw * _SCALE], (sw, sh), interpolation=cv2.INTER_AREA)
+    a_small = shrink(alpha, _SCALE)
     a = scratch("decontaminate.a", shape, np.float32)
     np.multiply(cv2.cvtColor(a_small, cv2.COLOR_GRAY2RGB), np.float32(1.0 / 255.0), out=a)
     size_scale = max(h, w) / 1920 / _SCALE
