@@ -53,11 +53,13 @@ def test_reduced_is_exact_area_average_and_cached_per_image():
     del other
     gc.collect()
     assert len(buffers._reduced) < cached        # dropped with its image
-    assert np.array_equal(reduced(image, 2), cv2.resize(image[:102, :130], (65, 51), interpolation=cv2.INTER_AREA))
+    halved = cv2.resize(image[:102, :130], (65, 51), interpolation=cv2.INTER_AREA)
+    assert np.array_equal(reduced(image, 2), halved)
 
 
 def test_power_of_two_at_most():
-    assert [power_of_two_at_most(x) for x in (0.5, 1, 1.9, 2, 3.99, 4, 7.5, 1000)] == [1, 1, 1, 2, 2, 4, 4, 64]
+    values = (0.5, 1, 1.9, 2, 3.99, 4, 7.5, 1000)
+    assert [power_of_two_at_most(x) for x in values] == [1, 1, 1, 2, 2, 4, 4, 64]
 
 
 def test_stages_never_overwrite_a_frame_someone_keeps():

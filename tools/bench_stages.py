@@ -70,10 +70,8 @@ def run_once(engine, config: Config, images: list[np.ndarray]) -> dict[str, list
         raw = _timed(times["inference"], engine._run, x[None])
         prob = engine.read_output(raw)[0]
         h, w = image.shape[:2]
-        if ring is not None:
-            alpha = _timed(times["engine post"], lambda: engine.to_alpha(prob, w, h, out=ring.get((h, w))))
-        else:
-            alpha = _timed(times["engine post"], engine.to_alpha, prob, w, h)
+        out = {"out": ring.get((h, w))} if ring is not None else {}
+        alpha = _timed(times["engine post"], lambda p=prob, w=w, h=h, o=out: engine.to_alpha(p, w, h, **o))
         frame = Frame(image=image, alpha=alpha, index=i, pts=i)
         frame = _timed(times["smooth"], smooth, frame)
         frame = _timed(times["refine"], refine, frame)
@@ -113,7 +111,8 @@ def main(argv=None) -> int:
         print(json.dumps({"threads": args.threads, "frames": args.frames, "repeats": args.repeats,
                           "median_ms": results}, indent=2))
         return 0
-    print(f"median ms per frame, OpenCV threads {args.threads}, {args.frames} frames × {args.repeats} repeats")
+    print(f"median ms per frame, OpenCV threads {args.threads}, "
+          f"{args.frames} frames × {args.repeats} repeats")
     print(f"{'stage':16s} " + " ".join(f"{label:>8s}" for label in SIZES))
     for name in (*STAGES, "chain"):
         print(f"{name:16s} " + " ".join(f"{results[label][name]:8.2f}" for label in SIZES))

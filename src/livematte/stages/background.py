@@ -140,7 +140,8 @@ class BlurBackground:
         sigma = self.strength * h / 1080.0
         factor = power_of_two_at_most(max(1.0, sigma / 2), limit=8)
         small = reduced(frame.image, factor)
-        blurred = cv2.GaussianBlur(small, (0, 0), sigmaX=max(0.5, sigma / factor), borderType=cv2.BORDER_REFLECT)
+        blurred = cv2.GaussianBlur(small, (0, 0), sigmaX=max(0.5, sigma / factor),
+                                   borderType=cv2.BORDER_REFLECT)
         if factor == 1:
             return blurred
         return cv2.resize(blurred, (w, h), dst=self._ring.get((h, w, 3)), interpolation=cv2.INTER_LINEAR)

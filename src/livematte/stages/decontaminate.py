@@ -86,7 +86,8 @@ def _sample(images: list[np.ndarray], xs: np.ndarray, ys: np.ndarray, scale: flo
                       borderMode=cv2.BORDER_REPLICATE).reshape(-1, 3)[:n] for k, image in enumerate(images)]
 
 
-def estimate_foreground_fast(image: np.ndarray, alpha: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+def estimate_foreground_fast(image: np.ndarray, alpha: np.ndarray,
+                             out: np.ndarray | None = None) -> np.ndarray:
     """Blur-fusion foreground colour, uint8 RGB at image size (into `out` when given); F = image outside
     the edge band."""
     # At the extremes F = I is exact (α = 1) or invisible (α = 0); only the band between needs work.

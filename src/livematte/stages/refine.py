@@ -59,8 +59,8 @@ class _Guide:
         if scale & (scale - 1) == 0:
             small = cv2.cvtColor(reduced(image, scale), cv2.COLOR_RGB2GRAY)
         else:
-            small = cv2.resize(cv2.cvtColor(image, cv2.COLOR_RGB2GRAY), (max(1, w // scale), max(1, h // scale)),
-                               interpolation=cv2.INTER_AREA)
+            small = cv2.resize(cv2.cvtColor(image, cv2.COLOR_RGB2GRAY),
+                               (max(1, w // scale), max(1, h // scale)), interpolation=cv2.INTER_AREA)
         self.small_size = (small.shape[1], small.shape[0])
         self.small = np.multiply(small, np.float32(1.0 / 255.0), out=_buf("guide", small.shape))
         self._stats: dict[int, tuple[np.ndarray, np.ndarray]] = {}
@@ -129,8 +129,8 @@ def refine_edges(image: np.ndarray, alpha: np.ndarray, feather: int, scale: int,
     out = out if out is not None else np.empty((h, w), np.uint8)
     if k == 1:
         return cv2.add(cv2.multiply(grey, a, dst=a, dtype=cv2.CV_32F), b, dst=out, dtype=cv2.CV_8U)
-    q = cv2.add(cv2.multiply(grey, a, dst=a, dtype=cv2.CV_32F), b, dst=scratch("refine.q", (gh, gw), np.uint8),
-                dtype=cv2.CV_8U)
+    q = cv2.add(cv2.multiply(grey, a, dst=a, dtype=cv2.CV_32F), b,
+                dst=scratch("refine.q", (gh, gw), np.uint8), dtype=cv2.CV_8U)
     return cv2.resize(q, (w, h), dst=out, interpolation=cv2.INTER_LINEAR)
 
 
