@@ -21,6 +21,7 @@ import numpy as np
 
 from ..errors import ConfigError
 from ..frame import Frame
+from .buffers import Ring, power_of_two_at_most, reduced
 
 _HEX = re.compile(r"#?([0-9a-fA-F]{6})")
 _NAMED = {"white": "#ffffff", "black": "#000000"}
@@ -124,29 +125,26 @@ class GradientBackground:
 class BlurBackground:
     """The original frame (subject included, as a camera's portrait mode does), heavily blurred.
 
-    A Gaussian with sigma 20 at full 1080p costs ~100 ms; the same blur at 1/4 size then upsampled
+    A Gaussian with sigma 20 at full 1080p costs ~100 ms; the same blur on a small copy then upsampled
     bilinearly costs a few ms and looks the same, because nothing sharp survives such a blur anyway.
+    The small copy is the shared power-of-two reduction (stages/buffers.py), as small as keeps its
+    sigma ≥ 2 px so the upsample stays smooth; the upsample writes into a ring of reused buffers.
     """
 
     def __init__(self, strength: float = DEFAULT_BLUR):
         self.strength = strength
+        self._ring = Ring()
 
     def render(self, frame: Frame) -> np.ndarray:
         h, w = frame.height, frame.width
         sigma = self.strength * h / 1080.0
-        # Shrink as far as keeps the small sigma at ≥ 2 px, so the upsampled result stays smooth.
-        factor = int(max(1, min(4, sigma // 2)))
-        small = frame.image
-        if factor > 1:
-            small = cv2.resize(
-                frame.image, (max(1, w // factor), max(1, h // factor)), interpolation=cv2.INTER_AREA
-            )
-        small = cv2.GaussianBlur(
-            small, (0, 0), sigmaX=max(0.5, sigma / factor), borderType=cv2.BORDER_REFLECT
-        )
+        factor = power_of_two_at_most(max(1.0, sigma / 2), limit=8)
+        small = reduced(frame.image, factor)
+        blurred = cv2.GaussianBlur(small, (0, 0), sigmaX=max(0.5, sigma / factor),
+                                   borderType=cv2.BORDER_REFLECT)
         if factor == 1:
-            return small
-        return cv2.resize(small, (w, h), interpolation=cv2.INTER_LINEAR)
+            return blurred
+        return cv2.resize(blurred, (w, h), dst=self._ring.get((h, w, 3)), interpolation=cv2.INTER_LINEAR)
 
 
 class ImageBackground:

@@ -24,6 +24,7 @@ import numpy as np
 
 from ..config import SmoothConfig
 from ..frame import Frame
+from .buffers import Ring, power_of_two_at_most, reduced, scratch, shrink
 
 _WORK_SIDE = 256
 
@@ -52,9 +53,22 @@ class _Motion:
         return max(8, width // k), max(8, height // k)
 
     def grey(self, image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
-        grey = cv2.resize(cv2.cvtColor(image, cv2.COLOR_RGB2GRAY), size, interpolation=cv2.INTER_AREA)
+        # From the shared power-of-two area reduction (stages/buffers.py): grey is linear in RGB, so the
+        # grey of the reduced copy is the reduced grey up to rounding, and the full-size grey is skipped.
+        k = power_of_two_at_most(image.shape[1] / size[0])
+        grey = cv2.cvtColor(reduced(image, k), cv2.COLOR_RGB2GRAY)
+        if (grey.shape[1], grey.shape[0]) != size:
+            grey = cv2.resize(grey, size, interpolation=cv2.INTER_AREA)
         # A light blur so sensor noise and compression grain don't read as motion.
         return cv2.GaussianBlur(grey, (3, 3), 0)
+
+    @staticmethod
+    def shrink(alpha: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+        """Area-average alpha to `size`: halvings (several times faster per pixel), then the rest."""
+        small = shrink(alpha, power_of_two_at_most(alpha.shape[1] / size[0]))
+        if (small.shape[1], small.shape[0]) != size:
+            small = cv2.resize(small, size, interpolation=cv2.INTER_AREA)
+        return small
 
     def warp_map(self, grey: np.ndarray, other: np.ndarray) -> np.ndarray | None:
         """Map from `grey`'s pixels to where they are in `other`; None when flow is off."""
@@ -88,12 +102,14 @@ class _Motion:
         return change > self._cfg.cut_threshold
 
 
-def _apply(frame: Frame, raw_small: np.ndarray, out_small: np.ndarray) -> Frame:
-    """Full-resolution alpha plus the upsampled low-resolution correction."""
-    delta = out_small - raw_small
+def _apply(frame: Frame, raw_small: np.ndarray, out_small: np.ndarray, ring: Ring) -> Frame:
+    """Full-resolution alpha plus the upsampled low-resolution correction, into reused buffers."""
+    delta = cv2.subtract(out_small, raw_small)
     h, w = frame.alpha.shape
-    delta = cv2.resize(delta, (w, h), interpolation=cv2.INTER_LINEAR)
-    alpha = cv2.add(frame.alpha, delta, dtype=cv2.CV_8U)   # saturating, rounds to nearest
+    delta = cv2.resize(delta, (w, h), dst=scratch("smooth.delta", (h, w), np.float32),
+                       interpolation=cv2.INTER_LINEAR)
+    # Saturating, rounds to nearest.
+    alpha = cv2.add(frame.alpha, delta, dst=ring.get((h, w)), dtype=cv2.CV_8U)
     return replace(frame, alpha=alpha)
 
 
@@ -104,16 +120,17 @@ class Smooth:
         self._cfg = config
         self._motion = _Motion(config)
         self._last: _Step | None = None
+        self._ring = Ring()
 
     def __call__(self, frame: Frame) -> Frame:
         step = self.step(frame)
-        return _apply(frame, step.raw, step.smoothed)
+        return _apply(frame, step.raw, step.smoothed, self._ring)
 
     def step(self, frame: Frame) -> _Step:
         """The causal pass for one frame, kept for the look-ahead variant."""
         size = self._motion.small_size(frame.height, frame.width)
         grey = self._motion.grey(frame.image, size)
-        raw = cv2.resize(frame.alpha, size, interpolation=cv2.INTER_AREA).astype(np.float32)
+        raw = self._motion.shrink(frame.alpha, size).astype(np.float32)
         last = self._last
         if (last is None or frame.discontinuity or last.grey.shape != grey.shape
                 or self._motion.is_cut(grey, last.grey)):
@@ -142,6 +159,7 @@ class LookaheadSmooth:
         self._causal = Smooth(config)
         self._motion = _Motion(config)
         self._window: deque[_Step] = deque()
+        self._ring = Ring()
 
     def push(self, frame: Frame) -> list[Frame]:
         step = self._causal.step(frame)
@@ -173,10 +191,10 @@ class LookaheadSmooth:
                 current = older.smoothed
                 smoothed = (current + w * warped) / (1.0 + w)
                 self._window.popleft()
-                return _apply(older.frame, older.raw, smoothed)
+                return _apply(older.frame, older.raw, smoothed, self._ring)
             future = older.raw + w * (warped - older.raw)
         first = self._window.popleft()
-        return _apply(first.frame, first.raw, first.smoothed)
+        return _apply(first.frame, first.raw, first.smoothed, self._ring)
 
     def __call__(self, frame: Frame) -> Frame:
         raise TypeError("LookaheadSmooth holds frames back: drive it with push()/flush() (see run_stages)")
