@@ -39,3 +39,17 @@ def test_stage_sets_foreground_and_keeps_alpha():
     out = Decontaminate(DecontaminateConfig())(Frame(image=image, alpha=alpha, pts=7))
     assert out.foreground.shape == image.shape and out.foreground.dtype == np.uint8
     assert out.alpha is alpha and out.pts == 7
+
+
+def test_blur_background_leaves_decontamination_out_other_backgrounds_keep_it(engine):
+    from livematte.config import Config, merge
+    from livematte.stages import build_stages
+    from livematte.stages.decontaminate import Decontaminate
+
+    def kinds(spec):
+        config = merge(Config(), {"background": {"spec": spec}}, "<test>")
+        return {type(s) for s in build_stages(config, engine)}
+
+    assert Decontaminate not in kinds("blur:20")
+    assert Decontaminate in kinds("color:#00ff00")
+    assert Decontaminate in kinds("transparent")

@@ -25,10 +25,16 @@ def build_stages(config: Config, engine, *, video: bool = True) -> list:
         stages.append(smooth(config.smooth))
     if config.refine.feather or config.refine.quality == "matting":
         stages.append(Refine(config.refine))
-    if config.decontaminate.enabled:
+    # A blurred background is made of the same colours that spill into the edges, so removing that
+    # spill changes nothing visible there: leave decontamination out rather than pay ~10 ms at 1080p.
+    if config.decontaminate.enabled and not _is_blur(config.background.spec):
         stages.append(Decontaminate(config.decontaminate, precise=config.refine.quality == "matting"))
     stages.append(Composite.from_config(config))
     return stages
+
+
+def _is_blur(spec: str) -> bool:
+    return spec.strip().lower().split(":", 1)[0] == "blur"
 
 
 def run_stages(stages: list, frames: Iterable[Frame]) -> Iterator[Frame]:
