@@ -18,8 +18,9 @@ def test_refined_portrait_is_closer_to_reference_alpha(engine, shared, name):
     raw = engine.matte(image)
     refined = Refine(RefineConfig()).__call__(Frame(image=image, alpha=raw)).alpha
     assert refined.shape == raw.shape and refined.dtype == np.uint8
-    assert mad(refined, truth) < mad(raw, truth)
-    assert iou(refined, truth) >= iou(raw, truth) - 0.002
+    # 0.66 and 0.49 of raw with the colour-guided snaps; 0.81 and 0.73 with the older grey-only filter.
+    assert mad(refined, truth) < 0.75 * mad(raw, truth)
+    assert iou(refined, truth) >= iou(raw, truth)
 
 
 def _edge_case():
