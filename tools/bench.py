@@ -83,7 +83,7 @@ def main(argv: list[str] | None = None) -> int:
         sys.path.insert(0, str(TOOLS))
         from benchkit import use_source_tree
 
-        use_source_tree(args.src)
+        use_source_tree(args.src, args.area)
         result = area_module(args.area).measure(args)
         Path(args.area_out).write_text(json.dumps(result))
         return 0

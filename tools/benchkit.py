@@ -16,15 +16,17 @@ STILL = SHARED / "testdata" / "stills_people" / "car-1.jpg"
 BG_VIDEO = SHARED / "testdata" / "videos" / "gym_426x240.mp4"
 
 
-def use_source_tree(src: str | None) -> None:
+def use_source_tree(src: str | None, area: str) -> None:
     """Import livematte from `src` (default: this checkout's src/), so a `before` tree can be measured
-    by the same benchmark code; then apply that tree's process start-up settings, as its CLI would."""
+    by the same benchmark code; then apply that tree's process start-up settings as its CLI would for
+    the command the area stands for (render, stills; the live path is `serve`/`camera`)."""
     sys.path.insert(0, str(Path(src).resolve() if src else REPO / "src"))
     try:
-        from livematte.cli import tune_process
+        from livematte.cli import BOUNDED, tune_process
     except ImportError:       # an older tree without start-up settings: measured as it was
         return
-    tune_process()
+    if area in BOUNDED:
+        tune_process()
 
 
 def load_default_engine(config):

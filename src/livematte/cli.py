@@ -11,6 +11,8 @@ import sys
 from . import __version__
 from .errors import LivematteError
 
+# Commands that process a bounded amount of work and exit: they get tune_process() (see there).
+BOUNDED = ("render", "stills")
 COMMANDS = {
     "stills": "cut people and products out of still images and folder trees",
     "render": "matte a video file or network stream and write a new video",
@@ -35,7 +37,11 @@ def tune_process() -> None:
     any code that keeps its first big blocks, pay the faults: with the threshold held at 128 KiB a 1080p
     blur render took ~28,000 page faults (~75 ms of system time) per frame on this 2-core VM. Fixing it
     at 32 MiB from the start measured ~800 faults and ~10 ms (glibc's own growth: ~860 and ~14 ms), and
-    a cold 1080p cv2.merge 13 → 1 ms. A no-op outside glibc.
+    a cold 1080p cv2.merge 13 → 1 ms. Over whole renders the gain is small (1080p blur, 3 processes
+    each: 104-111 vs 106-112 ms CPU per frame, page faults 290-650 vs 500-870 per frame) and memory is
+    the price: +25 MB peak for one render, and a process that opened encoder after encoder (the
+    benchmark's render area) peaked at 1.6 GB instead of 1.1-1.3 GB. So only the file commands, which end, use it; `serve`
+    and `camera` run for days and keep glibc's defaults. A no-op outside glibc.
     """
     if not sys.platform.startswith("linux"):
         return
@@ -49,7 +55,6 @@ def tune_process() -> None:
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
-    tune_process()
     parser = argparse.ArgumentParser(prog="livematte", description="Cut people out of video and images.")
     parser.add_argument("--version", action="version", version=f"livematte {__version__}")
     parser.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
@@ -62,6 +67,8 @@ def main(argv: list[str] | None = None) -> int:
             module.add_arguments(command_parser)
             command_parser.set_defaults(run=module.run)
     args = parser.parse_args(argv)
+    if args.command in BOUNDED:
+        tune_process()
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO, format="%(levelname)s %(message)s")
     try:
         return int(args.run(args) or 0)
