@@ -1,12 +1,19 @@
 """render(): source → stages → sink for files and streams, with progress, a report and a clean Ctrl-C.
 
-Four threads, joined by small bounded queues, so decode, matting, the other stages and encode overlap
+Five threads, joined by small bounded queues, so decode, matting, the other stages and encode overlap
 on separate cores:
 
-    decode thread:  source.frames()                  (FFmpeg decode + YUV→RGB, GIL released)
-    engine thread:  engine + temporal smoothing      (ONNX Runtime, OpenCV: GIL released)
-    stage thread:   the rest of the stages           (refinement, decontamination, compositing: OpenCV)
-    main thread:    sink.write(frame) + progress     (FFmpeg encode: GIL released)
+    decode thread:     source.frames()                (FFmpeg decode + YUV→RGB, GIL released)
+    engine thread:     engine + temporal smoothing    (ONNX Runtime, OpenCV: GIL released)
+    refine thread:     refinement, decontamination    (OpenCV; absent when both are off)
+    composite thread:  compositing (background, shadow: OpenCV)
+    main thread:       sink.write(frame) + progress   (RGB→YUV, FFmpeg encode: GIL released)
+
+Why these splits: at 1080p with blur on 2 cores the busy ms per frame were engine ~25-30, smoothing
+~10-15, refinement ~17-30, decontamination ~20-30, compositing ~10-18, encode ~30-55. With refinement,
+decontamination and compositing on one thread, that thread was the slowest by far and the cores sat
+~18 % idle; split as above, in 4 alternated rounds in one process, 1080p blur went 17.0 → 17.8 fps
+(median; every round faster) with 1.82 → 1.86 cores busy.
 
 The main thread encodes so that Ctrl-C (always delivered to the main thread) lands where the output
 is, and the sink can be finalised into a valid file of what was done. Frames pass between threads by
@@ -21,7 +28,7 @@ the pool it has by default, which none of the alternatives beat:
   CPU per frame by less than the noise (125 vs 134 ms/frame, medians of 3 alternated runs, whose fps
   spread 9-14 either way);
 - the decoder uses frame threads (thread_type AUTO) for files, slice threads for live inputs;
-- ONNX Runtime: intra-op threads = cores // 2 (engine/onnx.py), no inter-op pool, so no spinning pool;
+- ONNX Runtime: intra-op threads = cores // 2 (engine/onnx.py), no inter-op pool, idle workers sleep;
 - OpenCV keeps its pool: single-threaded it measured 127 vs 134 ms/frame in the same runs, within
   the noise, and the live path needs the pool to split one frame's work for latency.
 """
@@ -98,8 +105,11 @@ def render(input: str, output: str, config: Config | None = None, progress: bool
         threads: list[threading.Thread] = []
         decoded = _in_thread("decode", timers[0].wrap(source.frames()), stop, threads)
         split = matting_end(stages)
-        matted = _in_thread("engine", _run(stages[:split], decoded), stop, threads)
-        processed = _in_thread("stages", _run(stages[split:], matted), stop, threads)
+        middle, last = stages[split:-1], stages[split:][-1:]     # compositing is the last stage
+        frames = _in_thread("engine", _run(stages[:split], decoded), stop, threads)
+        if middle:
+            frames = _in_thread("refine", _run(middle, frames), stop, threads)
+        processed = _in_thread("composite", _run(last, frames), stop, threads)
         bar = tqdm(total=source.frame_count, unit="frame", disable=not progress, dynamic_ncols=True)
         sink = None
         try:
@@ -133,8 +143,7 @@ def matting_end(stages: list) -> int:
     """How many leading stages run on the engine thread: the engine, and temporal smoothing when there is
     one (it must see every frame the engine saw). The live path splits its two threads here too.
 
-    At 1080p the engine took ~25-30 ms a frame, smoothing ~12-16 and the stages after it ~45-55: with
-    smoothing on the stage thread, that thread was the slowest one by half again."""
+    Smoothing is cheap next to refinement and decontamination, so it goes with the engine."""
     inner = [getattr(s, "stage", s) for s in stages[:2]]    # through the profile's timers
     module = type(inner[1]).__module__.rsplit(".", 1)[-1] if len(inner) > 1 else ""
     return 2 if module == "smooth" else 1
