@@ -35,7 +35,8 @@ def machine() -> dict:
                 break
     except OSError:
         pass
-    return {"cpu": model, "cores": os.cpu_count(), "load_average_start": [round(x, 2) for x in os.getloadavg()],
+    return {"cpu": model, "cores": os.cpu_count(),
+            "load_average_start": [round(x, 2) for x in os.getloadavg()],
             "python": platform.python_version(), "platform": platform.platform()}
 
 

@@ -148,7 +148,8 @@ def alternate(variants: dict, runs: int, tmp: Path, label: str) -> dict:
             sample["fps"] = sample["frames"] / sample["seconds"]
             sample["peak_rss_mb"] = rss.mb
             samples[name].append(sample)
-            print(f"bench: {label} round {round_ + 1}/{runs}: {name}: {sample['fps']:.2f} fps", file=sys.stderr)
+            print(f"bench: {label} round {round_ + 1}/{runs}: {name}: {sample['fps']:.2f} fps",
+                  file=sys.stderr)
     return summarise(samples)
 
 

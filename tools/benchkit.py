@@ -39,7 +39,8 @@ def load_default_engine(config):
     except ModelError:
         models = SHARED / "models"
         if not models.is_dir():
-            raise SystemExit(f"no model in the cache and no {models}: run `livematte models pull` first")
+            raise SystemExit(f"no model in the cache and no {models}: run `livematte models pull` first") \
+                from None
         home = Path(tempfile.mkdtemp(prefix="livematte-bench-"))
         (home / "models").mkdir()
         shutil.copy(models / "selfie_segmentation.onnx", home / "models" / "selfie.onnx")

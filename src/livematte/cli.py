@@ -40,8 +40,8 @@ def tune_process() -> None:
     a cold 1080p cv2.merge 13 → 1 ms. Over whole renders the gain is small (1080p blur, 3 processes
     each: 104-111 vs 106-112 ms CPU per frame, page faults 290-650 vs 500-870 per frame) and memory is
     the price: +25 MB peak for one render, and a process that opened encoder after encoder (the
-    benchmark's render area) peaked at 1.6 GB instead of 1.1-1.3 GB. So only the file commands, which end, use it; `serve`
-    and `camera` run for days and keep glibc's defaults. A no-op outside glibc.
+    benchmark's render area) peaked at 1.6 GB instead of 1.1-1.3 GB. So only the file commands, which
+    end, use it; `serve` and `camera` run for days and keep glibc's defaults. A no-op outside glibc.
     """
     if not sys.platform.startswith("linux"):
         return
@@ -69,7 +69,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.command in BOUNDED:
         tune_process()
-    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO, format="%(levelname)s %(message)s")
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
+                        format="%(levelname)s %(message)s")
     try:
         return int(args.run(args) or 0)
     except LivematteError as exc:
