@@ -91,3 +91,24 @@ def test_transparent_output_is_flattened_over_black_for_sinks_without_alpha():
     rgba[0, 1] = (200, 100, 50, 0)
     out = output_rgb(Frame(image=rgba[..., :3], output=rgba))
     assert out.tolist() == [[[200, 100, 50], [0, 0, 0]]]
+
+
+def test_processor_under_a_flood_drops_stale_frames_counts_them_and_ends_with_the_newest(engine, shared):
+    images = room_images(shared, (320, 180), 4)
+    config = load_config(None, {"background": {"spec": "color:#00FF00"}})
+    with LiveProcessor(config, engine, name="flood") as processor:
+        outputs = processor.subscribe()
+        seen = []
+        for i in range(40):                        # far faster than the stages run: most must be dropped
+            processor.submit(Frame(image=images[i % len(images)], index=i))
+        waited = threading.Event()
+        for _ in range(6000):                      # at most a minute: a dead worker fails, not hangs
+            if processor.idle or waited.wait(0.01):
+                break
+        while (frame := outputs.take(timeout=0.5)) is not None:
+            seen.append(frame.index)
+        snap = processor.snapshot()
+    assert seen and seen[-1] == 39                 # the newest input always comes out
+    assert snap["frames_in"] == 40
+    assert snap["frames_out"] + snap["dropped_in"] + snap["errors"] == 40
+    assert snap["dropped_in"] > 0

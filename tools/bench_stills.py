@@ -1,23 +1,20 @@
-#!/usr/bin/env python3
-"""Stills throughput at 1080p and where the time goes.
+"""Stills area of tools/bench.py: 1080p images/s on one worker and on all cores, and one image's time.
 
 Makes 1920×1080 JPEGs from ../shared/testdata (stills_people and the portraits, scaled to cover and
-centre-cropped), then measures, medians over --runs runs:
-  * images/s of the whole batch (decode → engine → refine → decontaminate → composite → encode) with
-    1 worker, with N worker threads (what `livematte stills` does) and with N worker processes
-    (one single-threaded engine each), N = the core count; and images/s per core;
-  * one image at a time on one thread: milliseconds per image in decode, engine pre-processing
-    (resize + normalise), inference, upsampling the mask, each later stage, and encode.
-Other jobs on the machine make timings noisy: compare the ratios within one run.
+centre-cropped), then measures, medians over the rounds (alternated):
+  * images/s of the whole batch (decode → engine → refine → decontaminate → composite → PNG encode)
+    with 1 worker and with N worker threads (what `livematte stills` does), N = the core count, and
+    images/s per core; the full run adds N worker processes (one single-threaded engine each) and
+    N threads with OpenCV's own pool left on, the alternatives the thread design was chosen over;
+  * one image at a time on one core (OpenCV and ONNX Runtime single-threaded): ms per image in decode,
+    engine pre-processing (resize + normalise), inference, upsampling the mask, each later stage
+    (refinement included) and encode.
 
-    python tools/bench_stills.py [--runs 3] [--images 24] [--format png|jpg|webp] [--background SPEC]
-                                 [--json out.json]
+    python tools/bench_stills.py [--quick] [--json PATH]      (= tools/bench.py --only stills)
 """
 
 from __future__ import annotations
 
-import argparse
-import json
 import multiprocessing
 import os
 import statistics
@@ -27,13 +24,21 @@ import time
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO / "src"))
+from benchkit import SHARED
 
-from livematte.config import Config, load_config  # noqa: E402
-from livematte.frame import Frame  # noqa: E402
+FORMAT, BACKGROUND = "png", "transparent"
 
-SHARED = REPO.parent / "shared" / "testdata"
+
+def batch_config(args, workers: int, threads: int):
+    from livematte.config import load_config
+
+    return load_config(
+        overrides={
+            "background": {"spec": args.background},
+            "engine": {"threads": threads},
+            "stills": {"workers": workers, "overwrite": True, "format": args.format},
+        }
+    )
 
 
 def make_inputs(folder: Path, count: int) -> list[Path]:
@@ -42,8 +47,8 @@ def make_inputs(folder: Path, count: int) -> list[Path]:
 
     from livematte.stages.background import fit_image
 
-    sources = sorted((SHARED / "stills_people").glob("*.jpg")) + sorted(
-        (SHARED / "portraits_pseudo_alpha/image").glob("*")
+    sources = sorted((SHARED / "testdata" / "stills_people").glob("*.jpg")) + sorted(
+        (SHARED / "testdata" / "portraits_pseudo_alpha" / "image").glob("*")
     )
     paths = []
     for i in range(count):
@@ -53,16 +58,6 @@ def make_inputs(folder: Path, count: int) -> list[Path]:
         Image.fromarray(image).save(path, quality=92)
         paths.append(path)
     return paths
-
-
-def batch_config(args, workers: int, threads: int) -> Config:
-    return load_config(
-        overrides={
-            "background": {"spec": args.background},
-            "engine": {"threads": threads},
-            "stills": {"workers": workers, "overwrite": True, "format": args.format},
-        }
-    )
 
 
 def run_threads(
@@ -83,8 +78,9 @@ def run_threads(
 _WORKER = None
 
 
-def _init_process(args) -> None:
+def _init_process(args, src: str) -> None:
     global _WORKER
+    sys.path.insert(0, src)
     import cv2
 
     from livematte.stills import StillsBatch
@@ -113,7 +109,10 @@ def run_processes(args, inputs: Path, out: Path, workers: int, pool: ProcessPool
 
 def breakdown(args, paths: list[Path], out: Path) -> dict[str, float]:
     """Milliseconds per image in each step, one image at a time on one thread, medians over all images."""
+    import cv2
+
     from livematte.engine import load_engine
+    from livematte.frame import Frame
     from livematte.sinks.images import write_image
     from livematte.sources.images import read_image
     from livematte.stages import build_stages
@@ -121,6 +120,7 @@ def breakdown(args, paths: list[Path], out: Path) -> dict[str, float]:
     config = batch_config(args, 1, 1)
     engine = load_engine(config.engine.model, config.engine)
     stages = build_stages(config, engine, video=False)[1:]
+    cv2.setNumThreads(1)    # one core: the goal is stated per core
     times: dict[str, list[float]] = {}
 
     def clock(name, fn, *a):
@@ -150,76 +150,74 @@ def upsample(engine, raw, width: int, height: int):
     return engine.to_alpha(engine.read_output(raw)[0], width, height)
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--images", type=int, default=24)
-    parser.add_argument("--format", choices=["png", "jpg", "webp"], default="png")
-    parser.add_argument("--background", default="transparent")
-    parser.add_argument("--json", type=Path, help="also write the figures here")
-    args = parser.parse_args()
-    if args.format == "jpg" and args.background == "transparent":
-        args.background = "white"
+class _Args:
+    format, background = FORMAT, BACKGROUND
+
+
+def measure(opts) -> dict:
+    import cv2
+
+    import livematte
+
+    args = _Args()
+    args.runs = opts.runs or (1 if opts.quick else 3)
+    count = 8 if opts.quick else 24
     cores = os.cpu_count() or 1
-    home = os.environ.get("LIVEMATTE_HOME")
-    print(
-        f"bench_stills: {args.images} images 1920×1080, {cores} cores, format {args.format}, "
-        f"background {args.background}, model cache {home or '~/.cache/livematte'}",
-        file=sys.stderr,
-    )
-    with tempfile.TemporaryDirectory(prefix="bench_stills_") as tmp:
+    src = str(Path(livematte.__file__).resolve().parents[1])
+    opencv_default = cv2.getNumThreads()
+    with tempfile.TemporaryDirectory(prefix="bench-stills-") as tmp:
         tmp = Path(tmp)
         (tmp / "in").mkdir()
-        paths = make_inputs(tmp / "in", args.images)
-        rates: dict[str, list[float]] = {"1 worker": [], f"{cores} threads": [], f"{cores} processes": []}
-        pooled = f"{cores} threads, OpenCV's own pool too"
-        rates[pooled] = []
-        # spawn, not fork: a forked child inherits OpenCV's and ONNX Runtime's thread pools without their
-        # threads, and cv2.setNumThreads in such a child hangs.
-        spawn = multiprocessing.get_context("spawn")
-        with ProcessPoolExecutor(
-            cores, mp_context=spawn, initializer=_init_process, initargs=(args,)
-        ) as pool:
-            run_processes(args, tmp / "in", tmp / "warm", cores, pool)  # load the model in each process
-            for _ in range(args.runs):  # interleaved: noise hits all alike
-                rates["1 worker"].append(run_threads(args, tmp / "in", tmp / "o1", 1, 1))
-                rates[f"{cores} threads"].append(run_threads(args, tmp / "in", tmp / "ot", cores, 1))
-                rates[pooled].append(run_threads(args, tmp / "in", tmp / "oc", cores, 1, opencv_pool=True))
-                rates[f"{cores} processes"].append(run_processes(args, tmp / "in", tmp / "op", cores, pool))
+        paths = make_inputs(tmp / "in", count)
+        modes = {"1 worker": lambda: run_threads(args, tmp / "in", tmp / "o1", 1, 1),
+                 f"{cores} threads": lambda: run_threads(args, tmp / "in", tmp / "ot", cores, 1)}
+        pool = None
+        if not opts.quick:
+            modes[f"{cores} threads, OpenCV pool on"] = lambda: run_threads(
+                args, tmp / "in", tmp / "oc", cores, 1, opencv_pool=True)
+            # spawn, not fork: a forked child inherits OpenCV's and ONNX Runtime's thread pools without
+            # their threads, and cv2.setNumThreads in such a child hangs.
+            pool = ProcessPoolExecutor(cores, mp_context=multiprocessing.get_context("spawn"),
+                                       initializer=_init_process, initargs=(args, src))
+            run_processes(args, tmp / "in", tmp / "warm", cores, pool)   # load the model in each process
+            modes[f"{cores} processes"] = lambda: run_processes(args, tmp / "in", tmp / "op", cores, pool)
+        rates: dict[str, list[float]] = {name: [] for name in modes}
+        try:
+            for _ in range(args.runs):      # alternated: noise hits all alike
+                for name, run in modes.items():
+                    rates[name].append(run())
+        finally:
+            if pool is not None:
+                pool.shutdown()
         steps = breakdown(args, paths[: min(len(paths), 12)], tmp / "ob")
-    medians = {k: statistics.median(v) for k, v in rates.items()}
-    best = medians[f"{cores} threads"]
-    report = {
-        "images": args.images,
-        "size": [1920, 1080],
-        "cores": cores,
-        "format": args.format,
-        "background": args.background,
+        cv2.setNumThreads(opencv_default)
+    medians = {k: round(statistics.median(v), 2) for k, v in rates.items()}
+    total = sum(steps.values())
+    return {
+        "images": count, "size": [1920, 1080], "cores": cores, "format": FORMAT, "background": BACKGROUND,
         "runs": args.runs,
         "images_per_s": medians,
-        "images_per_s_all_runs": rates,
-        "images_per_s_per_core": best / cores,
-        "threads_vs_1_worker": best / medians["1 worker"],
-        "threads_vs_processes": best / medians[f"{cores} processes"],
-        "ms_per_image_one_thread": steps,
-        "ms_per_image_total": sum(steps.values()),
+        "images_per_s_all_runs": {k: [round(x, 2) for x in v] for k, v in rates.items()},
+        "images_per_s_per_core": round(medians[f"{cores} threads"] / cores, 2),
+        "one_image_one_core_s": round(total / 1000, 3),
+        "one_image_one_core_without_io_s": round(
+            (total - steps["decode"] - steps["encode"]) / 1000, 3),
+        "ms_per_image_one_core": {k: round(v, 1) for k, v in steps.items()},
     }
-    print(f"images/s (median of {args.runs}): " + ", ".join(f"{k} {v:.2f}" for k, v in medians.items()))
-    print(
-        f"per core: {best / cores:.2f} images/s; "
-        f"{cores} threads vs 1 worker: ×{report['threads_vs_1_worker']:.2f};"
-        f" threads vs processes: ×{report['threads_vs_processes']:.2f}"
-    )
-    total = report["ms_per_image_total"]
-    print(f"one image on one thread: {total:.0f} ms")
-    for name, ms in steps.items():
-        print(f"  {name:28s} {ms:7.1f} ms  {100 * ms / total:5.1f}%")
-    if args.json:
-        args.json.write_text(json.dumps(report, indent=2))
-    return 0
+
+
+def table(result: dict) -> list[str]:
+    lines = [f"stills ({result['images']} images 1920x1080 → {result['format']}, background "
+             f"{result['background']}, median of {result['runs']} alternated runs)",
+             "  images/s: " + ", ".join(f"{k} {v:.2f}" for k, v in result["images_per_s"].items())
+             + f"; per core {result['images_per_s_per_core']:.2f}",
+             f"  one image on one core: {result['one_image_one_core_s']:.3f} s "
+             f"({result['one_image_one_core_without_io_s']:.3f} s without decode and PNG encode; goal 0.15)",
+             "  ms: " + ", ".join(f"{k} {v:g}" for k, v in result["ms_per_image_one_core"].items())]
+    return lines
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    from bench import main
+
+    sys.exit(main(["--only", "stills", *sys.argv[1:]]))

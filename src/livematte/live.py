@@ -21,6 +21,7 @@ import numpy as np
 from .config import Config
 from .errors import LivematteError
 from .frame import Frame
+from .pipeline import matting_end
 
 log = logging.getLogger(__name__)
 
@@ -140,11 +141,20 @@ def live_config(config: Config) -> Config:
 
 
 class LiveProcessor:
-    """Runs the stage list on one worker thread: newest input in, newest composited frame out.
+    """Runs the stage list on two worker threads: newest input in, newest composited frame out.
 
-    submit() never blocks: an input not yet started when a newer one arrives is dropped. Each
-    subscriber gets its own LatestFrame of outputs, so a slow viewer drops frames without slowing
-    the others. set_config() swaps the background/shadow stages between two frames.
+    The matting thread runs the engine and temporal smoothing, the stage thread the rest (refinement,
+    decontamination, background, compositing), with a one-slot LatestFrame between them: while frame N
+    is composited, frame N+1 is already being matted. On one thread a frame that arrived while the
+    previous one was in the stages waited for all of it; now it waits at most for the engine part.
+    Both halves spend their time in ONNX Runtime and OpenCV with the GIL released, so they overlap on
+    two cores. At 720p30, blur, 3 alternated 8 s runs on 2 shared cores, one thread vs two: p50 52 → 40 ms,
+p95 67 → 61 ms, dropped 14 → 2 of 240 (medians; one round of three went the other way).
+
+    submit() never blocks: an input not yet started when a newer one arrives is dropped, and so is a
+    matted frame the stage thread had no time for; both count as dropped. Each subscriber gets its own
+    LatestFrame of outputs, so a slow viewer drops frames without slowing the others. set_config() swaps
+    the background/shadow stages between two frames.
     """
 
     def __init__(self, config: Config, engine, *, name: str = "live") -> None:
@@ -156,14 +166,18 @@ class LiveProcessor:
         self._pending: list | None = None
         self._swap_lock = threading.Lock()
         self._inbox = LatestFrame()
+        self._matted = LatestFrame()     # matting thread → stage thread
         self._subscribers: list[LatestFrame] = []
         self._sub_lock = threading.Lock()
         self._dropped_out_gone = 0
         self.stats = Stats()
-        self._handled = 0           # frames composited or failed; with the inbox's counts, tells `idle`
+        self._failed_matting = 0    # with frames composited or failed later and the drops, tells `idle`
+        self._finished = 0
         self.name = name
-        self._thread = threading.Thread(target=self._work, name=f"livematte-{name}", daemon=True)
-        self._thread.start()
+        self._threads = [threading.Thread(target=self._matte, name=f"livematte-{name}-matte", daemon=True),
+                         threading.Thread(target=self._finish, name=f"livematte-{name}-stages", daemon=True)]
+        for thread in self._threads:
+            thread.start()
 
     # -- input ------------------------------------------------------------------------------------
     def submit(self, frame: Frame | Callable[[], Frame]) -> None:
@@ -209,9 +223,10 @@ class LiveProcessor:
 
     # -- lifetime ---------------------------------------------------------------------------------
     def close(self, timeout: float = 5.0) -> None:
-        self._inbox.close()
-        if threading.current_thread() is not self._thread:
-            self._thread.join(timeout)
+        self._inbox.close()          # the matting thread ends, and closes the slot to the stage thread
+        for thread in self._threads:
+            if threading.current_thread() is not thread:
+                thread.join(timeout)
         with self._sub_lock:
             subscribers, self._subscribers = self._subscribers, []
         for slot in subscribers:
@@ -221,11 +236,12 @@ class LiveProcessor:
     @property
     def idle(self) -> bool:
         """Every frame handed in has been composited, failed or been dropped."""
-        return self._inbox.put_count - self._inbox.dropped - self._handled <= 0
+        handled = self._failed_matting + self._matted.dropped + self._finished
+        return self._inbox.put_count - self._inbox.dropped - handled <= 0
 
     @property
     def alive(self) -> bool:
-        return self._thread.is_alive()
+        return any(thread.is_alive() for thread in self._threads)
 
     def __enter__(self) -> LiveProcessor:
         return self
@@ -242,29 +258,50 @@ class LiveProcessor:
             "latency_ms": self.stats.latency(),
             "frames_in": self._inbox.put_count,
             "frames_out": self.stats.frames,
-            "dropped_in": self._inbox.dropped,
+            "dropped_in": self._inbox.dropped + self._matted.dropped,
             "dropped_out": dropped_out,
             "errors": self.stats.errors,
             "background": self.config.background.spec,
             "shadow": self.config.shadow.kind,
         }
 
-    # -- the worker -------------------------------------------------------------------------------
-    def _work(self) -> None:
+    # -- the workers ----------------------------------------------------------------------------
+    def _matte(self) -> None:
+        """Engine and smoothing, newest input first; hands each matted frame to the stage thread."""
+        try:
+            while True:
+                try:
+                    item, started = self._inbox.take()
+                except Closed:
+                    return
+                stages = self._stages
+                try:
+                    frame = item() if callable(item) else item
+                    for stage in stages[:matting_end(stages)]:
+                        frame = stage(frame)
+                except Exception:   # live mode logs and skips a bad frame (STYLE habit 8); the stream goes on
+                    self._log_failure()
+                    self._failed_matting += 1
+                    continue
+                self._matted.put((frame, started))
+        finally:
+            self._matted.close()
+
+    def _finish(self) -> None:
+        """The stages after smoothing, then the frame goes to every subscriber."""
         while True:
             try:
-                item, started = self._inbox.take()
+                frame, started = self._matted.take()
             except Closed:
                 return
             self._apply_pending()
+            stages = self._stages
             try:
-                frame = item() if callable(item) else item
-                for stage in self._stages:
+                for stage in stages[matting_end(stages):]:
                     frame = stage(frame)
-            except Exception:   # live mode logs and skips a bad frame (STYLE habit 8); the stream goes on
-                self.stats.errors += 1
-                self._handled += 1
-                log.exception("%s: frame dropped: processing failed", self.name)
+            except Exception:
+                self._log_failure()
+                self._finished += 1
                 continue
             finished = time.perf_counter()
             with self._sub_lock:
@@ -272,7 +309,11 @@ class LiveProcessor:
             for slot in subscribers:
                 slot.put(frame)
             self.stats.record(started, finished)
-            self._handled += 1                         # after publishing, so `idle` implies delivered
+            self._finished += 1                        # after publishing, so `idle` implies delivered
+
+    def _log_failure(self) -> None:
+        self.stats.errors += 1
+        log.exception("%s: frame dropped: processing failed", self.name)
 
     def _apply_pending(self) -> None:
         with self._swap_lock:

@@ -1,15 +1,36 @@
 """render(): source → stages → sink for files and streams, with progress, a report and a clean Ctrl-C.
 
-Four threads, joined by small bounded queues, so decode, matting, the other stages and encode overlap
+Five threads, joined by small bounded queues, so decode, matting, the other stages and encode overlap
 on separate cores:
 
-    decode thread:  source.frames()                  (FFmpeg decode + YUV→RGB, GIL released)
-    engine thread:  run_stages([engine], frames)     (ONNX Runtime: GIL released)
-    stage thread:   run_stages(rest, frames)         (smoothing, refinement, compositing: OpenCV)
-    main thread:    sink.write(frame) + progress     (FFmpeg encode: GIL released)
+    decode thread:     source.frames()                (FFmpeg decode + YUV→RGB, GIL released)
+    engine thread:     engine + temporal smoothing    (ONNX Runtime, OpenCV: GIL released)
+    refine thread:     refinement, decontamination    (OpenCV; absent when both are off)
+    composite thread:  compositing (background, shadow: OpenCV)
+    main thread:       sink.write(frame) + progress   (RGB→YUV, FFmpeg encode: GIL released)
+
+Why these splits: at 1080p with blur on 2 cores the busy ms per frame were engine ~25-30, smoothing
+~10-15, refinement ~17-30, decontamination ~20-30, compositing ~10-18, encode ~30-55. With refinement,
+decontamination and compositing on one thread, that thread was the slowest by far and the cores sat
+~18 % idle; split as above, in 4 alternated rounds in one process, 1080p blur went 17.0 → 17.8 fps
+(median; every round faster) with 1.82 → 1.86 cores busy.
 
 The main thread encodes so that Ctrl-C (always delivered to the main thread) lands where the output
-is, and the sink can be finalised into a valid file of what was done.
+is, and the sink can be finalised into a valid file of what was done. Frames pass between threads by
+reference (a Frame's arrays are never written in place), and colour is converted once each way: YUV→RGB
+in the source, RGB→YUV in the sink.
+
+Thread budget on 2 cores (measured with tools/bench.py; the machine was shared, so only differences
+larger than the ~10 % noise count): the pipeline's own threads give the overlap, and every library keeps
+the pool it has by default, which none of the alternatives beat:
+- libx264 keeps its own threads (1.5 × cores frame threads + lookahead): the encoder is most of the work,
+  the raw/bare baselines use the same settings, and capping it at 2 threads changed 1080p blur render
+  CPU per frame by less than the noise (125 vs 134 ms/frame, medians of 3 alternated runs, whose fps
+  spread 9-14 either way);
+- the decoder uses frame threads (thread_type AUTO) for files, slice threads for live inputs;
+- ONNX Runtime: intra-op threads = cores // 2 (engine/onnx.py), no inter-op pool, idle workers sleep;
+- OpenCV keeps its pool: single-threaded it measured 127 vs 134 ms/frame in the same runs, within
+  the noise, and the live path needs the pool to split one frame's work for latency.
 """
 from __future__ import annotations
 
@@ -83,8 +104,12 @@ def render(input: str, output: str, config: Config | None = None, progress: bool
         stop = threading.Event()
         threads: list[threading.Thread] = []
         decoded = _in_thread("decode", timers[0].wrap(source.frames()), stop, threads)
-        matted = _in_thread("engine", _run(stages[:1], decoded), stop, threads)
-        processed = _in_thread("stages", _run(stages[1:], matted), stop, threads)
+        split = matting_end(stages)
+        middle, last = stages[split:-1], stages[split:][-1:]     # compositing is the last stage
+        frames = _in_thread("engine", _run(stages[:split], decoded), stop, threads)
+        if middle:
+            frames = _in_thread("refine", _run(middle, frames), stop, threads)
+        processed = _in_thread("composite", _run(last, frames), stop, threads)
         bar = tqdm(total=source.frame_count, unit="frame", disable=not progress, dynamic_ncols=True)
         sink = None
         try:
@@ -112,6 +137,16 @@ def _refuse_overwriting_input(input: str, output: str) -> None:
     if "://" not in str(input) and os.path.exists(output) and os.path.exists(input) \
             and os.path.samefile(input, output):
         raise OutputError(f"{output}: is the input; livematte never overwrites its input")
+
+
+def matting_end(stages: list) -> int:
+    """How many leading stages run on the engine thread: the engine, and temporal smoothing when there is
+    one (it must see every frame the engine saw). The live path splits its two threads here too.
+
+    Smoothing is cheap next to refinement and decontamination, so it goes with the engine."""
+    inner = [getattr(s, "stage", s) for s in stages[:2]]    # through the profile's timers
+    module = type(inner[1]).__module__.rsplit(".", 1)[-1] if len(inner) > 1 else ""
+    return 2 if module == "smooth" else 1
 
 
 def _run(stages: list, frames: Iterable) -> Iterator:
@@ -225,4 +260,4 @@ def _timed(stage) -> _TimedStage:
     return _TimedLookahead(stage) if hasattr(stage, "push") else _TimedStage(stage)
 
 
-__all__ = ["RenderReport", "render"]
+__all__ = ["RenderReport", "matting_end", "render"]

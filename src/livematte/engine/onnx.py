@@ -25,6 +25,9 @@ class OnnxEngine(Engine):
         options.intra_op_num_threads = threads or default_threads()
         options.inter_op_num_threads = 1
         options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+        # With more than one intra-op thread, ORT's idle workers spin for work between operators; the
+        # codecs, OpenCV and the other stills workers need that CPU more, so they sleep instead.
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         options.log_severity_level = 3      # SINet's initializers-as-inputs warnings are noise to users
         try:
             self._session = ort.InferenceSession(str(model_path), options, providers=["CPUExecutionProvider"])
