@@ -66,8 +66,11 @@ class AvSource:
             raise InputNotFound(f"{self.uri}: no such file")
         timeout = (self.timeout_s, self.timeout_s) if (self.network or self.live) else None
         options = dict(self._av_options)
-        if self.live:
-            options.setdefault("fflags", "nobuffer")   # cameras and streams: newest data, no deep buffering
+        if self.live and not self.network:
+            # Cameras: newest data, no deep buffering. Not for network streams: nobuffer drops the packets
+            # read while probing, and header-less demuxers (FLV over RTMP, MPEG-TS) probe up to
+            # analyzeduration (5 s) of the stream: a live stream would lose its first seconds.
+            options.setdefault("fflags", "nobuffer")
         try:
             return av.open(self.uri, format=self._format, options=options, timeout=timeout)
         except FileNotFoundError:
@@ -187,9 +190,16 @@ class AvSource:
                     continue
                 reconnects += 1
                 self._record(packets, None, f"stream stalled or dropped: {exc}")
-                if reconnects > self.retries or not self._reopen():
+                if reconnects > self.retries:
                     self.warnings.append(f"{self.uri}: stream stalled or dropped and {self.retries} "
                                          f"reconnect attempts failed; ending with what was received")
+                    return
+                if not self._reopen():
+                    # A live server that ends its stream (an RTMP publisher stopping) just closes the
+                    # connection, which reads like a drop (EIO); a refused reconnect is how its end shows.
+                    self.warnings.append(f"{self.uri}: the stream ended or its server went away after "
+                                         f"{packets} video packets (read: {exc}; then {self.errors[-1]['reason']})"
+                                         f"; ending with what was received")
                     return
                 yield None
 
