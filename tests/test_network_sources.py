@@ -7,6 +7,7 @@ from __future__ import annotations
 import functools
 import http.server
 import threading
+import time
 from fractions import Fraction
 
 import av
@@ -114,3 +115,32 @@ def test_hls_playlist_over_http_renders_every_muxed_frame(tmp_path, hls_folder, 
     assert len(back) == 30
     stamps = [t for t, _ in back]
     assert stamps == sorted(set(stamps))
+
+
+@_skip_without("flv", "the RTMP server needs it")
+def test_serve_feed_from_rtmp_delivers_matted_frames_and_stops_when_the_stream_ends(engine):
+    """`livematte serve --source rtmp://...`: the shared SourceFeed plays the stream once, then frees itself."""
+    from livematte.live import Closed, LiveProcessor, output_rgb
+    from livematte.server.feed import SourceFeed
+
+    config = load_config(None, {"background": {"spec": "color:#00FF00"}})
+    images = clip_images(ROOM, 8, SIZE)
+    far = far_background(images, engine)
+    outputs = []
+    with RtmpServer(ROOM, 42, SIZE, fps=28) as server:
+        feed = SourceFeed(server.url, lambda: LiveProcessor(config, engine, name="source"))
+        slot = feed.attach().subscribe()
+        deadline = time.monotonic() + 60                   # the stream lasts 1.5 s; this only bounds a hang
+        while time.monotonic() < deadline:
+            try:
+                frame = slot.take(timeout=0.5)
+            except Closed:                                # the feed closed its processor: the stream ended
+                break
+            if frame is not None:
+                outputs.append(output_rgb(frame))
+        feed.detach()
+        feed.close()
+    assert slot.closed and not feed.running and feed.error is None
+    assert 5 <= len(outputs) <= 42                        # a live consumer may drop, never invent frames
+    assert all(image.shape == (SIZE[1], SIZE[0], 3) for image in outputs)
+    assert coloured(outputs[len(outputs) // 2], far, GREEN)
