@@ -96,3 +96,50 @@ class RtmpServer:
     @property
     def exitcode(self) -> int | None:
         return self.process.exitcode
+
+
+def _publish_rtsp(url: str, source: str, frames: int, size: tuple[int, int], fps: int) -> None:
+    """Publish (ANNOUNCE/RECORD over TCP) to an RTSP listener, retrying until it listens (bounded)."""
+    images = clip_images(Path(source), frames, size)
+    deadline = time.monotonic() + 20
+    while True:
+        try:
+            out = av.open(url, "w", format="rtsp", options={"rtsp_transport": "tcp"})
+            stream = out.add_stream("libx264", rate=fps, options={"preset": "ultrafast", "tune": "zerolatency"})
+            stream.width, stream.height, stream.pix_fmt = size[0], size[1], "yuv420p"
+            out.start_encoding()               # connects: refused until the listener is up
+            break
+        except ConnectionRefusedError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.1)
+    start = time.monotonic()
+    for i, image in enumerate(images):
+        frame = av.VideoFrame.from_ndarray(image, format="rgb24")
+        frame.pts, frame.time_base = i, Fraction(1, fps)
+        for packet in stream.encode(frame):
+            out.mux(packet)
+        time.sleep(max(0.0, start + (i + 1) / fps - time.monotonic()))
+    for packet in stream.encode(None):
+        out.mux(packet)
+    out.close()
+
+
+class RtspPublisher:
+    """A PyAV process that publishes `frames` frames of `source` to an RTSP listener at `url`."""
+
+    def __init__(self, source: Path, frames: int, size: tuple[int, int] = (320, 180), fps: int = 28):
+        self.url = f"rtsp://127.0.0.1:{free_port()}/live/test"
+        ctx = multiprocessing.get_context("spawn")
+        self.process = ctx.Process(target=_publish_rtsp, daemon=True,
+                                   args=(self.url, str(source), frames, size, fps))
+
+    def __enter__(self) -> RtspPublisher:
+        self.process.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.process.join(timeout=15)
+        if self.process.is_alive():
+            self.process.terminate()
+            self.process.join(timeout=5)

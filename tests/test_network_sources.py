@@ -18,7 +18,7 @@ from conftest import TESTDATA, run_cli
 from live_media import GREEN, coloured, far_background
 from livematte.config import load_config
 from livematte.pipeline import render
-from net_media import RtmpServer, clip_images
+from net_media import RtmpServer, RtspPublisher, clip_images
 
 ROOM = TESTDATA / "videos" / "room_two_people_1080p.mp4"
 SIZE = (320, 180)
@@ -144,3 +144,21 @@ def test_serve_feed_from_rtmp_delivers_matted_frames_and_stops_when_the_stream_e
     assert 5 <= len(outputs) <= 42                        # a live consumer may drop, never invent frames
     assert all(image.shape == (SIZE[1], SIZE[0], 3) for image in outputs)
     assert coloured(outputs[len(outputs) // 2], far, GREEN)
+
+
+@_skip_without("rtsp", "the RTSP test publishes with it")
+def test_rtsp_publish_to_a_listening_source_delivers_every_frame():
+    """RTSP the way FFmpeg can do it on its own: the source listens (rtsp_flags=listen) and a publisher
+    pushes to it. FFmpeg has no RTSP server that serves players, so `render rtsp://...` as a player
+    is not testable here without a third-party server."""
+    from livematte.sources import open_source
+
+    with RtspPublisher(ROOM, 42, SIZE, fps=28) as publisher:
+        with open_source(publisher.url, live=True, retries=0, timeout_s=5.0,
+                         av_options={"rtsp_flags": "listen", "listen_timeout": "20"}) as source:
+            frames = list(source.frames())
+    assert publisher.process.exitcode == 0
+    assert len(frames) == 42 and not source.warnings
+    assert all(f.image.shape == (SIZE[1], SIZE[0], 3) for f in frames)
+    seconds = sorted(float(f.pts * f.time_base) for f in frames)
+    assert len(set(seconds)) == 42 and 1.2 < seconds[-1] - seconds[0] < 2.0     # 41 intervals of 1/28 s
