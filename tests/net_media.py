@@ -105,7 +105,8 @@ def _publish_rtsp(url: str, source: str, frames: int, size: tuple[int, int], fps
     while True:
         try:
             out = av.open(url, "w", format="rtsp", options={"rtsp_transport": "tcp"})
-            stream = out.add_stream("libx264", rate=fps, options={"preset": "ultrafast", "tune": "zerolatency"})
+            stream = out.add_stream("libx264", rate=fps,
+                                    options={"preset": "ultrafast", "tune": "zerolatency"})
             stream.width, stream.height, stream.pix_fmt = size[0], size[1], "yuv420p"
             out.start_encoding()               # connects: refused until the listener is up
             break

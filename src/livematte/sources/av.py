@@ -71,6 +71,10 @@ class AvSource:
             # read while probing, and header-less demuxers (FLV over RTMP, MPEG-TS) probe up to
             # analyzeduration (5 s) of the stream: a live stream would lose its first seconds.
             options.setdefault("fflags", "nobuffer")
+        elif self.live:
+            # ...and probe 1 s rather than 5 s: the probed packets are kept, so this is the stream's start-up
+            # delay and the backlog a live viewer starts behind by. Enough for a keyframe at a 1 s GOP.
+            options.setdefault("analyzeduration", "1000000")
         try:
             return av.open(self.uri, format=self._format, options=options, timeout=timeout)
         except FileNotFoundError:
@@ -197,9 +201,10 @@ class AvSource:
                 if not self._reopen():
                     # A live server that ends its stream (an RTMP publisher stopping) just closes the
                     # connection, which reads like a drop (EIO); a refused reconnect is how its end shows.
+                    reason = self.errors[-1]["reason"]
                     self.warnings.append(f"{self.uri}: the stream ended or its server went away after "
-                                         f"{packets} video packets (read: {exc}; then {self.errors[-1]['reason']})"
-                                         f"; ending with what was received")
+                                         f"{packets} video packets (read: {exc}; then {reason}); "
+                                         f"ending with what was received")
                     return
                 yield None
 
