@@ -58,6 +58,7 @@ def test_rtmp_stream_renders_every_frame_on_green_and_its_end_is_clean(tmp_path,
     assert result.returncode == 0, result.stderr
     assert server.exitcode == 0, "the server should have sent everything and closed"
     assert "the stream ended or its server went away after 56 video packets" in result.stderr   # named
+    assert "corrupt" not in result.stderr
     back = decoded(out)
     assert len(back) == frames
     stamps = [t for t, _ in back]
@@ -77,8 +78,8 @@ def test_rtmp_stream_that_stalls_is_retried_then_ends_with_a_valid_file(tmp_path
         # Still mid-stall with its connection open: the player gave up on its read timeout, not on a close.
         assert server.process.is_alive()
     assert 1 <= report.frames_written <= 15
-    assert any("stalled" in e["reason"] for e in report.corrupt_packets)
-    assert any(server.url in w and "ending with what was received" in w for w in report.warnings)
+    assert not report.corrupt_packets                     # nothing was skipped: the stream just stopped
+    assert any(server.url in w and "ended or its server went away after" in w for w in report.warnings)
     back = decoded(tmp_path / "o.mp4")
     assert len(back) == report.frames_written
     assert [t for t, _ in back] == sorted({t for t, _ in back})

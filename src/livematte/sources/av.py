@@ -201,9 +201,11 @@ class AvSource:
                 if not self._reopen():
                     # A live server that ends its stream (an RTMP publisher stopping) just closes the
                     # connection, which reads like a drop (EIO); a refused reconnect is how its end shows.
-                    reason = self.errors[-1]["reason"]
+                    # Not a skipped packet: the two records move into one warning.
+                    reconnect, _ = self.errors.pop()["reason"], self.errors.pop()
+                    read = getattr(exc, "strerror", None) or str(exc)
                     self.warnings.append(f"{self.uri}: the stream ended or its server went away after "
-                                         f"{packets} video packets (read: {exc}; then {reason}); "
+                                         f"{packets} video packets (read: {read}; then {reconnect}); "
                                          f"ending with what was received")
                     return
                 yield None
