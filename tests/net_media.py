@@ -54,14 +54,9 @@ def _publish_rtmp(url: str, source: str, frames: int, size: tuple[int, int], fps
 
 def _listening(port: int) -> bool:
     """A TCP socket listens on 127.0.0.1:port (from /proc, so that probing doesn't take the one accept)."""
-    wanted = f"0100007F:{port:04X}"
-    for table in ("/proc/net/tcp",):
-        with open(table) as fh:
-            for line in fh.readlines()[1:]:
-                fields = line.split()
-                if fields[1] == wanted and fields[3] == "0A":
-                    return True
-    return False
+    wanted = f"0100007F:{port:04X}"                      # 127.0.0.1, in /proc's byte order
+    with open("/proc/net/tcp") as fh:
+        return any(f[1] == wanted and f[3] == "0A" for f in (line.split() for line in fh.readlines()[1:]))
 
 
 class RtmpServer:
