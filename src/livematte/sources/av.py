@@ -66,8 +66,15 @@ class AvSource:
             raise InputNotFound(f"{self.uri}: no such file")
         timeout = (self.timeout_s, self.timeout_s) if (self.network or self.live) else None
         options = dict(self._av_options)
-        if self.live:
-            options.setdefault("fflags", "nobuffer")   # cameras and streams: newest data, no deep buffering
+        if self.live and not self.network:
+            # Cameras: newest data, no deep buffering. Not for network streams: nobuffer drops the packets
+            # read while probing, and header-less demuxers (FLV over RTMP, MPEG-TS) probe up to
+            # analyzeduration (5 s) of the stream: a live stream would lose its first seconds.
+            options.setdefault("fflags", "nobuffer")
+        elif self.live:
+            # ...and probe 1 s rather than 5 s: the probed packets are kept, so this is the stream's start-up
+            # delay and the backlog a live viewer starts behind by. Enough for a keyframe at a 1 s GOP.
+            options.setdefault("analyzeduration", "1000000")
         try:
             return av.open(self.uri, format=self._format, options=options, timeout=timeout)
         except FileNotFoundError:
@@ -187,9 +194,19 @@ class AvSource:
                     continue
                 reconnects += 1
                 self._record(packets, None, f"stream stalled or dropped: {exc}")
-                if reconnects > self.retries or not self._reopen():
+                if reconnects > self.retries:
                     self.warnings.append(f"{self.uri}: stream stalled or dropped and {self.retries} "
                                          f"reconnect attempts failed; ending with what was received")
+                    return
+                if not self._reopen():
+                    # A live server that ends its stream (an RTMP publisher stopping) just closes the
+                    # connection, which reads like a drop (EIO); a refused reconnect is how its end shows.
+                    # Not a skipped packet: the two records move into one warning.
+                    reconnect, _ = self.errors.pop()["reason"], self.errors.pop()
+                    read = getattr(exc, "strerror", None) or str(exc)
+                    self.warnings.append(f"{self.uri}: the stream ended or its server went away after "
+                                         f"{packets} video packets (read: {read}; then {reconnect}); "
+                                         f"ending with what was received")
                     return
                 yield None
 
