@@ -178,3 +178,24 @@ def test_rtsp_publish_to_a_listening_source_delivers_every_frame():
     assert all(f.image.shape == (SIZE[1], SIZE[0], 3) for f in frames)
     seconds = sorted(float(f.pts * f.time_base) for f in frames)
     assert len(set(seconds)) == 42 and 1.2 < seconds[-1] - seconds[0] < 2.0     # 41 intervals of 1/28 s
+
+
+@_skip_without("rtsp", "rtsp")
+def test_render_receives_an_rtsp_push_with_input_options(tmp_path, engine):
+    """A seller's encoder pushes RTSP to livematte: `--input-option rtsp_flags=listen` makes render wait for it."""
+    out = tmp_path / "pushed.mp4"
+    with RtspPublisher(ROOM, 42, SIZE, fps=28) as publisher:
+        result = run_cli("render", publisher.url, "-o", out, "-b", "color:#00ff00", "--retries", "0",
+                         "--timeout", "5", "--input-option", "rtsp_flags=listen",
+                         "--input-option", "listen_timeout=20", timeout=120)
+    assert result.returncode == 0, result.stderr
+    frames = decoded(out)
+    assert len(frames) == 42
+    far = far_background(clip_images(ROOM, 42, SIZE)[::8], engine)
+    assert coloured(frames[len(frames) // 2][1], far, GREEN)
+
+
+def test_a_malformed_input_option_is_refused_naming_it(tmp_path):
+    result = run_cli("render", ROOM, "-o", tmp_path / "o.mp4", "--input-option", "listen")
+    assert result.returncode != 0
+    assert "--input-option 'listen': expected KEY=VALUE" in result.stderr

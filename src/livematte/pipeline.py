@@ -95,8 +95,7 @@ def render(input: str, output: str, config: Config | None = None, progress: bool
     report = RenderReport(input=str(input), output=str(output))
     started = time.perf_counter()
     live = str(input).startswith(_LIVE_PREFIXES)
-    with open_source(input, live=live, audio=wants_audio, retries=config.input.retries,
-                     timeout_s=config.input.timeout_s) as source:
+    with open_source(input, live=live, audio=wants_audio, **config.input.source_options()) as source:
         report.frames_expected = source.frame_count
         engine = engine or load_engine(config.engine.model, config.engine)
         stages = [_timed(stage) for stage in build_stages(config, engine, video=True)]
