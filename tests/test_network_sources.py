@@ -199,3 +199,34 @@ def test_a_malformed_input_option_is_refused_naming_it(tmp_path):
     result = run_cli("render", ROOM, "-o", tmp_path / "o.mp4", "--input-option", "listen")
     assert result.returncode != 0
     assert "--input-option 'listen': expected KEY=VALUE" in result.stderr
+
+
+@_skip_without("rtsp", "rtsp")
+def test_serve_feed_takes_the_input_options_and_receives_an_rtsp_push(engine):
+    """`livematte serve --source rtsp://... --input-option rtsp_flags=listen`: the feed opens its source
+    with the [input] options, so it can wait for a publisher."""
+    from livematte.live import Closed, LiveProcessor, output_rgb
+    from livematte.server.feed import SourceFeed
+
+    config = load_config(None, {"background": {"spec": "color:#00FF00"},
+                                "input": {"retries": 0, "timeout_s": 5.0,
+                                          "options": {"rtsp_flags": "listen", "listen_timeout": 20}}})
+    far = far_background(clip_images(ROOM, 8, SIZE), engine)
+    outputs = []
+    with RtspPublisher(ROOM, 42, SIZE, fps=28) as publisher:
+        feed = SourceFeed(publisher.url, lambda: LiveProcessor(config, engine, name="source"),
+                          config.input.source_options())
+        slot = feed.attach().subscribe()
+        deadline = time.monotonic() + 60                   # the push lasts 1.5 s; this only bounds a hang
+        while time.monotonic() < deadline:
+            try:
+                frame = slot.take(timeout=0.5)
+            except Closed:
+                break
+            if frame is not None:
+                outputs.append(output_rgb(frame))
+        feed.detach()
+        feed.close()
+    assert publisher.process.exitcode == 0 and feed.error is None
+    assert 5 <= len(outputs) <= 42
+    assert coloured(outputs[len(outputs) // 2], far, GREEN)

@@ -4,6 +4,7 @@ from __future__ import annotations
 import argparse
 
 from ..config import Config, load_config
+from ..errors import ConfigError
 
 
 def add_pipeline_arguments(parser: argparse.ArgumentParser, *, video: bool = True) -> None:
@@ -40,3 +41,19 @@ def config_from_args(args: argparse.Namespace) -> Config:
                    "lookahead": getattr(args, "lookahead", None)},
     }
     return load_config(args.config, overrides)
+
+
+def add_input_option_argument(group) -> None:
+    group.add_argument("--input-option", action="append", default=[], metavar="KEY=VALUE",
+                       help="an FFmpeg demuxer/protocol option for the input, repeatable: e.g. listen=1 to "
+                            "receive an RTMP push, rtsp_flags=listen for an RTSP push")
+
+
+def parse_options(pairs: list[str]) -> dict[str, str]:
+    options = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise ConfigError(f"--input-option {pair!r}: expected KEY=VALUE, e.g. listen=1")
+        options[key] = value
+    return options

@@ -5,8 +5,7 @@ import argparse
 import sys
 
 from ..config import merge
-from ..errors import ConfigError
-from .common import add_pipeline_arguments, config_from_args
+from .common import add_input_option_argument, add_pipeline_arguments, config_from_args, parse_options
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -27,20 +26,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                        help="write the alpha as a grey video (a track matte)")
     group.add_argument("--retries", type=int, help="reconnects of a stalled network stream (default 3)")
     group.add_argument("--timeout", type=float, help="seconds without data before a stream counts as stalled")
-    group.add_argument("--input-option", action="append", default=[], metavar="KEY=VALUE",
-                       help="an FFmpeg demuxer/protocol option for the input, repeatable: e.g. listen=1 to "
-                            "receive an RTMP push, rtsp_flags=listen for an RTSP push")
+    add_input_option_argument(group)
     group.add_argument("--no-progress", action="store_true", help="no progress bar")
-
-
-def parse_options(pairs: list[str]) -> dict[str, str]:
-    options = {}
-    for pair in pairs:
-        key, sep, value = pair.partition("=")
-        if not sep or not key:
-            raise ConfigError(f"--input-option {pair!r}: expected KEY=VALUE, e.g. listen=1")
-        options[key] = value
-    return options
 
 
 def run(args: argparse.Namespace) -> int:

@@ -4,7 +4,7 @@ from __future__ import annotations
 import argparse
 import logging
 
-from .common import add_pipeline_arguments, config_from_args
+from .common import add_input_option_argument, add_pipeline_arguments, config_from_args, parse_options
 
 log = logging.getLogger(__name__)
 
@@ -15,6 +15,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--host", help="address to listen on (default: [live] host, 127.0.0.1)")
     parser.add_argument("--port", "-p", type=int, help="port to listen on (default: [live] port, 8080)")
     parser.add_argument("--max-peers", type=int, help="most peers at once (default: [live] max_peers)")
+    add_input_option_argument(parser)
     add_pipeline_arguments(parser)
 
 
@@ -29,12 +30,13 @@ def run(args: argparse.Namespace) -> int:
     from ..stages.composite import Composite
 
     config = config_from_args(args)
-    config = merge(config, {"live": {"host": args.host, "port": args.port, "max_peers": args.max_peers}},
+    config = merge(config, {"live": {"host": args.host, "port": args.port, "max_peers": args.max_peers},
+                            "input": {"options": parse_options(args.input_option) or None}},
                    "<command line>")
     Composite.from_config(config)     # a background this build cannot draw fails now, with its name
-    if args.source:
-        # fail now, not when the first viewer arrives
-        with open_source(args.source, live=is_live_uri(args.source)):
+    if args.source and not config.input.options:
+        # fail now, not when the first viewer arrives (a listening input can't be probed: it waits for a push)
+        with open_source(args.source, live=is_live_uri(args.source), **config.input.source_options()):
             pass
     engine = load_engine(config.engine.model, config.engine)
     app = create_app(config, engine, source=args.source)

@@ -50,7 +50,8 @@ class LiveService:
         self.peers: dict[str, Peer] = {}
         self.feed = None
         if source:
-            self.feed = SourceFeed(source, lambda: LiveProcessor(self.config, engine, name="source"))
+            self.feed = SourceFeed(source, lambda: LiveProcessor(self.config, engine, name="source"),
+                                   config.input.source_options())
         self._uploads = tempfile.TemporaryDirectory(prefix="livematte-uploads-")
 
     # -- peers ------------------------------------------------------------------------------------

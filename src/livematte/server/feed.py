@@ -17,8 +17,10 @@ log = logging.getLogger(__name__)
 
 
 class SourceFeed:
-    def __init__(self, uri: str, make_processor: Callable[[], LiveProcessor]) -> None:
+    def __init__(self, uri: str, make_processor: Callable[[], LiveProcessor],
+                 source_options: dict | None = None) -> None:
         self.uri = uri
+        self._source_options = source_options or {}    # retries, timeout_s, av_options ([input])
         self._make_processor = make_processor
         self._lock = threading.Lock()
         self._viewers = 0
@@ -83,7 +85,7 @@ class SourceFeed:
         from ..sources import open_source
 
         start = index
-        with open_source(self.uri, live=is_live_uri(self.uri)) as source:
+        with open_source(self.uri, live=is_live_uri(self.uri), **self._source_options) as source:
             for frame in paced(source.frames(), stop):
                 processor.submit(dataclasses.replace(frame, index=index, discontinuity=index == start))
                 index += 1
