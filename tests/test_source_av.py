@@ -185,3 +185,11 @@ def test_bt709_tagged_clip_decodes_to_the_right_colours(tmp_path):
         decoded = next(source.frames()).image
     assert np.abs(decoded[8:24, 8:56].astype(int) - (200, 30, 40)).max() <= 4
     assert np.abs(decoded[40:56, 8:56].astype(int) - (20, 180, 60)).max() <= 4
+
+
+def test_one_rule_says_which_inputs_play_in_real_time(tmp_path):
+    from livematte.sources import is_live
+
+    assert is_live("rtmp://127.0.0.1/live/key") and is_live("rtsp://cam/stream") and is_live("/dev/video0")
+    # a file plays from storage wherever it is: render decodes it ahead, serve paces and loops it
+    assert not is_live("http://127.0.0.1:8000/clip.mp4") and not is_live(str(tmp_path / "clip.mp4"))

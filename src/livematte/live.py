@@ -13,7 +13,6 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -357,7 +356,3 @@ def paced(frames: Iterable[Frame], stop: threading.Event | None = None) -> Itera
                 return
         yield frame
 
-
-def is_live_uri(uri: str) -> bool:
-    """Cameras and streams are live; a local file is not: it ends, and it is paced by its timestamps."""
-    return not Path(uri).is_file()

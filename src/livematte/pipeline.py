@@ -47,8 +47,6 @@ from .errors import OutputError
 
 log = logging.getLogger(__name__)
 
-# Sources that play in real time: no frame-threaded decode delay, and an end of stream counts as a drop.
-_LIVE_PREFIXES = ("rtsp://", "rtsps://", "rtmp://", "rtmps://", "udp://", "srt://", "/dev/video")
 QUEUE_FRAMES = 3   # per queue: enough to ride out jitter between stages, small enough to stay in cache
 
 
@@ -85,7 +83,7 @@ def render(input: str, output: str, config: Config | None = None, progress: bool
 
     from .engine import load_engine
     from .sinks import open_sink, sink_kind
-    from .sources import open_source
+    from .sources import is_live, open_source
     from .stages import build_stages
 
     config = config or load_config()
@@ -94,8 +92,7 @@ def render(input: str, output: str, config: Config | None = None, progress: bool
                    and sink_kind(output, config.output) != "png")
     report = RenderReport(input=str(input), output=str(output))
     started = time.perf_counter()
-    live = str(input).startswith(_LIVE_PREFIXES)
-    with open_source(input, live=live, audio=wants_audio, **config.input.source_options()) as source:
+    with open_source(input, live=is_live(input), audio=wants_audio, **config.input.source_options()) as source:
         report.frames_expected = source.frame_count
         engine = engine or load_engine(config.engine.model, config.engine)
         stages = [_timed(stage) for stage in build_stages(config, engine, video=True)]

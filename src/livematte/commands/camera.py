@@ -13,7 +13,8 @@ from dataclasses import dataclass
 
 from ..config import Config, LiveConfig
 from ..errors import LivematteError
-from ..live import LiveProcessor, is_live_uri, output_rgb, paced
+from ..live import LiveProcessor, output_rgb, paced
+from ..sources import is_live
 from .common import add_pipeline_arguments, config_from_args
 
 log = logging.getLogger(__name__)
@@ -66,7 +67,7 @@ def run_camera(config: Config, uri: str, *, device: str | None = None, backend: 
     from ..sinks.vcam import VirtualCamera
     from ..sources import open_source
 
-    with open_source(uri, live=is_live_uri(uri), av_options=camera_options(uri, config.live),
+    with open_source(uri, live=is_live(uri), av_options=camera_options(uri, config.live),
                      retries=config.input.retries, timeout_s=config.input.timeout_s) as source:
         fps = float(source.frame_rate or config.live.fps)
         # The virtual camera opens before the model loads, so a missing device fails at once.

@@ -24,9 +24,8 @@ def run(args: argparse.Namespace) -> int:
 
     from ..config import merge
     from ..engine import load_engine
-    from ..live import is_live_uri
     from ..server.app import create_app
-    from ..sources import open_source
+    from ..sources import is_live, open_source
     from ..stages.composite import Composite
 
     config = config_from_args(args)
@@ -36,7 +35,7 @@ def run(args: argparse.Namespace) -> int:
     Composite.from_config(config)     # a background this build cannot draw fails now, with its name
     if args.source and not config.input.options:
         # fail now, not when the first viewer arrives (a listening input can't be probed: it waits for a push)
-        with open_source(args.source, live=is_live_uri(args.source), **config.input.source_options()):
+        with open_source(args.source, live=is_live(args.source), **config.input.source_options()):
             pass
     engine = load_engine(config.engine.model, config.engine)
     app = create_app(config, engine, source=args.source)

@@ -11,7 +11,8 @@ import threading
 from collections.abc import Callable
 
 from ..errors import LivematteError
-from ..live import LiveProcessor, is_live_uri, paced
+from ..live import LiveProcessor, paced
+from ..sources import is_live
 
 log = logging.getLogger(__name__)
 
@@ -71,7 +72,7 @@ class SourceFeed:
             while not stop.is_set():
                 played = self._play_once(processor, stop, index)
                 index += played
-                if played == 0 or is_live_uri(self.uri):
+                if played == 0 or is_live(self.uri):
                     break      # a stream or camera that ended does not come back by looping
         except LivematteError as exc:
             self.error = str(exc)
@@ -85,7 +86,7 @@ class SourceFeed:
         from ..sources import open_source
 
         start = index
-        with open_source(self.uri, live=is_live_uri(self.uri), **self._source_options) as source:
+        with open_source(self.uri, live=is_live(self.uri), **self._source_options) as source:
             for frame in paced(source.frames(), stop):
                 processor.submit(dataclasses.replace(frame, index=index, discontinuity=index == start))
                 index += 1

@@ -15,6 +15,9 @@ from typing import Protocol
 from ..frame import Frame
 
 _GLOB_CHARS = set("*?[")
+# Inputs that play in real time: the sender sets the pace, decoding must not add frame-threaded delay,
+# and an end of stream is a drop to reconnect. Files (local or over http) and image sequences are not.
+_LIVE_PREFIXES = ("rtsp://", "rtsps://", "rtmp://", "rtmps://", "udp://", "srt://", "/dev/video")
 
 
 class Source(Protocol):
@@ -49,6 +52,11 @@ def open_source(uri: str, *, live: bool = False, **options) -> Source:
             av_options.setdefault("framerate", str(rate))
         return AvSource(uri, live=live, format="image2", av_options=av_options, **options)
     return AvSource(uri, live=live, **options)
+
+
+def is_live(uri: str) -> bool:
+    """Does this input play in real time (a camera or a network stream), rather than from storage?"""
+    return str(uri).startswith(_LIVE_PREFIXES)
 
 
 def is_image_sequence(uri: str) -> bool:
