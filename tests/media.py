@@ -44,3 +44,14 @@ def make_clip(path: Path, *, frames: int = 10, size: tuple[int, int] = (320, 240
                 out.mux(astream.encode(chunk))
             out.mux(astream.encode(None))
     return path
+
+
+def remux_to_ts(source: Path, ts: Path) -> Path:
+    """Copy the video packets of `source` into an MPEG-TS file (a format that survives being cut)."""
+    with av.open(str(source)) as src, av.open(str(ts), "w", format="mpegts") as out:
+        stream = out.add_stream_from_template(src.streams.video[0])
+        for packet in src.demux(src.streams.video[0]):
+            if packet.dts is not None:
+                packet.stream = stream
+                out.mux(packet)
+    return ts

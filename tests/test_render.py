@@ -22,7 +22,7 @@ from livematte.errors import InputError
 from livematte.pipeline import render
 from livematte.sources import open_source
 from livematte.stages.background_video import VideoBackground
-from media import make_clip
+from media import make_clip, remux_to_ts
 
 ROOM = TESTDATA / "videos" / "room_two_people_1080p.mp4"
 GYM = TESTDATA / "videos" / "gym_426x240.mp4"
@@ -145,12 +145,7 @@ def test_truncated_stream_and_corrupt_packets_keep_every_good_frame(tmp_path, en
     assert len(times(tmp_path / "o.mp4")) == good
     # a truncated MPEG-TS (a recording cut off mid-write) renders what is there
     ts = tmp_path / "c.ts"
-    with av.open(str(clip)) as src, av.open(str(ts), "w", format="mpegts") as out:
-        stream = out.add_stream_from_template(src.streams.video[0])
-        for packet in src.demux(src.streams.video[0]):
-            if packet.dts is not None:
-                packet.stream = stream
-                out.mux(packet)
+    remux_to_ts(clip, ts)
     cut = tmp_path / "cut.ts"
     cut.write_bytes(ts.read_bytes()[: ts.stat().st_size // 2])
     report = render(str(cut), str(tmp_path / "cut.mp4"), config(), progress=False, engine=engine)
@@ -261,12 +256,7 @@ class _StallingHandler(http.server.BaseHTTPRequestHandler):
 def test_stalled_stream_is_retried_then_ends_with_a_valid_file(tmp_path, engine):
     mp4 = make_clip(tmp_path / "s.mp4", frames=30, size=(320, 180), source=ROOM)
     ts = tmp_path / "s.ts"
-    with av.open(str(mp4)) as src, av.open(str(ts), "w", format="mpegts") as out:
-        stream = out.add_stream_from_template(src.streams.video[0])
-        for packet in src.demux(src.streams.video[0]):
-            if packet.dts is not None:
-                packet.stream = stream
-                out.mux(packet)
+    remux_to_ts(mp4, ts)
     _StallingHandler.data = ts.read_bytes()
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _StallingHandler)
     server.daemon_threads = True

@@ -35,15 +35,11 @@ class OnnxEngine(Engine):
             raise ModelError(f"{model_path}: ONNX Runtime cannot load this model: {exc}") from exc
         self._input = self._session.get_inputs()[0].name
         self._output = self._session.get_outputs()[0].name
+        # Some converted models have a fixed batch of 1: those run one image at a time.
+        self._fixed_batch = isinstance(self._session.get_inputs()[0].shape[0], int)
         self.threads = options.intra_op_num_threads
 
     def _run(self, batch: np.ndarray) -> np.ndarray:
-        # Some converted models have a fixed batch of 1; run those one image at a time.
         if batch.shape[0] == 1 or self._fixed_batch:
             return np.concatenate([self._session.run([self._output], {self._input: x[None]})[0] for x in batch])
         return self._session.run([self._output], {self._input: batch})[0]
-
-    @property
-    def _fixed_batch(self) -> bool:
-        dim = self._session.get_inputs()[0].shape[0]
-        return isinstance(dim, int)
