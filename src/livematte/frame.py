@@ -4,6 +4,14 @@ Domain words, defined once:
   image       H×W×3 uint8 RGB, as decoded; never written in place.
   alpha       H×W uint8 at the image's size, 255 = foreground. uint8 rather than float so that every
               per-frame operation at 1080p stays on OpenCV's fast 8-bit paths.
+  coarse      alpha at low resolution (float32, 0-1, any size smaller than the image), between matting
+              stages only: the engine and temporal smoothing hand it on instead of a full-size alpha when
+              refinement comes next, because refinement reads alpha at low resolution anyway and makes the
+              full-size one itself. A frame leaves the matting stages with `alpha` set and `coarse` None.
+  yuv         the decoded picture as I420 (BT.601, limited range), a (3H/2)×W uint8 array laid out as
+              OpenCV's COLOR_*_I420 and PyAV's "yuv420p" ndarray: Y, then U, then V. Set by a source
+              when it decoded such a frame (`image` was converted from it), so that a composite writing
+              for a yuv420p encoder can blend in YUV and skip the conversion both ways.
   foreground  H×W×3 uint8 RGB colour of the subject with the old background's colour removed near edges.
   background  what the subject is put on (see stages/background.py).
   pts         presentation time in time_base units, exactly as decoded (None for stills).
@@ -23,8 +31,11 @@ class Frame:
     time_base: Fraction = Fraction(0)
     index: int = 0
     alpha: np.ndarray | None = None
+    coarse: np.ndarray | None = None
+    yuv: np.ndarray | None = None
     foreground: np.ndarray | None = None
-    # Set by a stage that composites: H×W×3 (opaque) or H×W×4 (RGBA) uint8, what a sink writes.
+    # Set by a stage that composites: what a sink writes. H×W×3 (opaque) or H×W×4 (RGBA) uint8, or, only
+    # when the composite was built for a yuv420p file sink, the I420 (3H/2)×W uint8 array (see `yuv`).
     output: np.ndarray | None = None
     # Free-form provenance for logs and error messages (file name, stream URL).
     origin: str = ""
