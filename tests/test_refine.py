@@ -47,3 +47,36 @@ def test_feather_levels_soften_progressively_and_zero_is_off():
     refined = [refine_edges(image, alpha, lvl, 1) for lvl in (1, 2, 3)]
     widths = [int(np.count_nonzero((r > 10) & (r < 245))) for r in refined]
     assert widths[0] <= widths[1] <= widths[2] and widths[0] < widths[2]
+
+
+def test_refining_from_the_coarse_prediction_matches_refining_the_full_size_alpha(engine, shared):
+    """What build_stages runs (the engine's small prediction straight into refinement) gives the same
+    matte as refining the upsampled full-size alpha, without making that full-size alpha first."""
+    from livematte.config import Config
+    from livematte.engine.base import CoarseMatte
+    from livematte.stages import build_stages
+
+    root = shared / "testdata/portraits_pseudo_alpha"
+    image = np.asarray(Image.open(root / "image/p_07141906.jpg").convert("RGB"))
+    stages = build_stages(Config(), engine, video=False)
+    assert isinstance(stages[0], CoarseMatte)
+    coarse = stages[0](Frame(image=image))
+    assert coarse.alpha is None and coarse.coarse.dtype == np.float32 and coarse.coarse.shape[0] < image.shape[0]
+    refined = stages[1](coarse)
+    assert refined.coarse is None and refined.alpha.shape == image.shape[:2] and refined.alpha.dtype == np.uint8
+    via_full = Refine(RefineConfig())(Frame(image=image, alpha=engine.matte(image))).alpha
+    assert iou(refined.alpha, via_full) > 0.99 and mad(refined.alpha, via_full) < 0.005
+
+
+@pytest.mark.parametrize("refine", [RefineConfig(feather=0), RefineConfig(quality="matting")])
+def test_engine_makes_full_size_alpha_when_no_fast_refinement_follows(engine, refine):
+    from dataclasses import replace
+
+    from livematte.config import Config
+    from livematte.stages import build_stages
+
+    first = build_stages(replace(Config(), refine=refine), engine, video=True)[0]
+    assert first is engine
+    image = np.zeros((120, 160, 3), np.uint8)
+    frame = first(Frame(image=image))
+    assert frame.alpha.shape == (120, 160) and frame.coarse is None

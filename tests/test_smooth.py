@@ -105,3 +105,22 @@ def test_lookahead_does_not_blend_across_a_cut():
     assert [f.index for f in out] == [0, 1, 2, 3]
     assert out[1].alpha.max() == 0               # the frame before the cut saw no future past it
     assert out[2].alpha.min() == 255             # and the one after it nothing from before
+
+
+def test_coarse_alpha_is_smoothed_at_low_resolution_and_refined_to_full_size(engine):
+    """The stage list build_stages makes (coarse engine → smoothing → refinement) smooths as well as
+    smoothing the full-size alpha does, and only refinement makes a full-size alpha."""
+    from livematte.config import RefineConfig
+    from livematte.engine.base import CoarseMatte
+    from livematte.stages.refine import Refine
+
+    frames, truths = _frames(engine)
+    coarse = [CoarseMatte(engine)(f) for f in frames]
+    smoothed = list(run_stages([Smooth(SmoothConfig())], coarse))
+    assert all(f.alpha is None and f.coarse.shape[0] < f.height for f in smoothed)
+    refined = [f.alpha for f in run_stages([Refine(RefineConfig())], smoothed)]
+    raw = [f.alpha for f in frames]
+    assert all(a.shape == r.shape and a.dtype == np.uint8 for a, r in zip(refined, raw, strict=True))
+    assert flicker(refined, truths) < 0.8 * flicker(raw, truths)
+    assert np.mean([iou(a, t) for a, t in zip(refined, truths, strict=True)]) > \
+        np.mean([iou(a, t) for a, t in zip(raw, truths, strict=True)])

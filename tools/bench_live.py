@@ -91,12 +91,12 @@ def stage_breakdown(config, engine, frames, count: int = 30) -> dict:
     from livematte.stages import build_stages
 
     stages = build_stages(live_config(config), engine, video=True)
-    times: dict[str, list[float]] = {type(s).__name__: [] for s in stages}
+    times: dict[str, list[float]] = {getattr(s, "name", type(s).__name__): [] for s in stages}
     for frame in frames[:count]:
         for stage in stages:
             t = time.perf_counter()
             frame = stage(frame)
-            times[type(stage).__name__].append((time.perf_counter() - t) * 1000)
+            times[getattr(stage, "name", type(stage).__name__)].append((time.perf_counter() - t) * 1000)
     return {name: round(statistics.median(values[3:] or values), 2) for name, values in times.items()}
 
 

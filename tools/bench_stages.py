@@ -63,16 +63,12 @@ def run_once(engine, config: Config, images: list[np.ndarray]) -> dict[str, list
     smooth, refine = Smooth(config.smooth), Refine(config.refine)
     decontaminate = Decontaminate(config.decontaminate)
     composite = Composite("blur")
-    # Engine.matte upsamples into a ring of reused buffers where the engine has one (older code: not).
-    ring = getattr(engine, "_ring", None)
     for i, image in enumerate(images):
         x = _timed(times["engine pre"], engine.prepare, image)
         raw = _timed(times["inference"], engine._run, x[None])
-        prob = engine.read_output(raw)[0]
-        h, w = image.shape[:2]
-        out = {"out": ring.get((h, w))} if ring is not None else {}
-        alpha = _timed(times["engine post"], lambda p=prob, w=w, h=h, o=out: engine.to_alpha(p, w, h, **o))
-        frame = Frame(image=image, alpha=alpha, index=i, pts=i)
+        # As build_stages runs it when refinement follows: the prediction goes on small (Frame.coarse).
+        prob = _timed(times["engine post"], lambda r=raw: engine.read_output(r)[0])
+        frame = Frame(image=image, coarse=prob, index=i, pts=i)
         frame = _timed(times["smooth"], smooth, frame)
         frame = _timed(times["refine"], refine, frame)
         frame = _timed(times["decontaminate"], decontaminate, frame)

@@ -79,9 +79,13 @@ def evaluate_davis(engine, config: Config, limit: int | None = None, sequences=S
     for sequence in sequences:
         images, truths = load_davis(sequence, None if limit is None else start + limit)
         images, truths = images[start:], truths[start:]
-        frames = [Frame(image=im, alpha=engine.matte(im), pts=i, index=i, origin=sequence)
-                  for i, im in enumerate(images)]
-        out[sequence] = {name: video_scores([f.alpha for f in run_stages(make(), frames)], truths)
+        probs = [engine.infer([im])[0] for im in images]
+        frames = [Frame(image=im, alpha=engine.to_alpha(p, im.shape[1], im.shape[0]), pts=i, index=i,
+                        origin=sequence) for i, (im, p) in enumerate(zip(images, probs, strict=True))]
+        # The pipelines start from the engine's coarse prediction, as build_stages has them when refining.
+        coarse = [replace(f, alpha=None, coarse=p) for f, p in zip(frames, probs, strict=True)]
+        out[sequence] = {name: video_scores([f.alpha for f in run_stages(make(), coarse if name != "raw"
+                                                                         else frames)], truths)
                          for name, make in pipelines(config).items()}
         out[sequence]["raw"]["dtssd_floor"] = metrics.dtssd_floor([f.alpha for f in frames], truths)
     return out
@@ -118,8 +122,9 @@ def evaluate_portraits(engine, config: Config, names=None, matting: bool = True,
             size = (round(image.shape[1] * s), round(image.shape[0] * s))
             image = cv2.resize(image, size, interpolation=cv2.INTER_AREA)
             truth = cv2.resize(truth, size, interpolation=cv2.INTER_AREA)
-        raw = engine.matte(image)
-        candidates = {"raw": raw, "refined": refine(Frame(image=image, alpha=raw)).alpha}
+        prob = engine.infer([image])[0]
+        raw = engine.to_alpha(prob, image.shape[1], image.shape[0])
+        candidates = {"raw": raw, "refined": refine(Frame(image=image, coarse=prob)).alpha}
         if matting:
             matting_mode = Refine(replace(config.refine, quality="matting"))
             candidates["matting"] = matting_mode(Frame(image=image, alpha=raw)).alpha

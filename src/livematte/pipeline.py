@@ -229,7 +229,7 @@ class _Timer:
 
 class _TimedStage(_Timer):
     def __init__(self, stage):
-        super().__init__(type(stage).__name__)
+        super().__init__(getattr(stage, "name", type(stage).__name__))
         self.stage = stage
 
     def __call__(self, frame):

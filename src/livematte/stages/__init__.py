@@ -14,12 +14,16 @@ from ..frame import Frame
 
 def build_stages(config: Config, engine, *, video: bool = True) -> list:
     """engine → temporal smoothing (video only) → edge refinement → decontamination → compositing."""
+    from ..engine.base import CoarseMatte
     from .composite import Composite
     from .decontaminate import Decontaminate
     from .refine import Refine
     from .smooth import LookaheadSmooth, Smooth
 
-    stages: list = [engine]
+    refines = config.refine.feather > 0 and config.refine.quality != "matting"
+    # Refinement reads alpha at low resolution and makes the full-size alpha itself: until then, the
+    # engine and smoothing pass on the small prediction (Frame.coarse) rather than a full-size alpha.
+    stages: list = [CoarseMatte(engine) if refines else engine]
     if video and config.smooth.enabled:
         smooth = LookaheadSmooth if config.smooth.lookahead > 0 else Smooth
         stages.append(smooth(config.smooth))

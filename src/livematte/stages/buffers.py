@@ -119,6 +119,16 @@ def shrink(image: np.ndarray, k: int) -> np.ndarray:
     return image
 
 
+def resize_coarse(coarse: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """A coarse alpha (Frame.coarse) at `size` (width, height): area-averaged where both axes shrink,
+    bilinear otherwise (the model's square prediction is stretched to the frame's aspect ratio)."""
+    h, w = coarse.shape[:2]
+    if (w, h) == tuple(size):
+        return coarse
+    shrinking = size[0] <= w and size[1] <= h
+    return cv2.resize(coarse, size, interpolation=cv2.INTER_AREA if shrinking else cv2.INTER_LINEAR)
+
+
 def _halve(image: np.ndarray) -> np.ndarray:
     """Exact 2×2 averages (rounded); an odd last row or column is left out."""
     h, w = image.shape[:2]

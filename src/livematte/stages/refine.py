@@ -22,7 +22,7 @@ import numpy as np
 
 from ..config import RefineConfig
 from ..frame import Frame
-from .buffers import Ring, power_of_two_at_most, reduced, scratch, shrink
+from .buffers import Ring, power_of_two_at_most, reduced, resize_coarse, scratch, shrink
 
 # (window radius in pixels at 1080p, regulariser eps on 0-1 values, steepening gain) of each pass.
 # Every level first snaps the network's edge (which can be off by a model pixel, ~5 px at 1080p)
@@ -196,6 +196,8 @@ def refine_edges(image: np.ndarray, alpha: np.ndarray, feather: int, scale: int,
                  out: np.ndarray | None = None) -> np.ndarray:
     """Alpha snapped to the image's edges with softening level `feather` (1-3); 0 returns alpha.
 
+    `alpha` is the full-size uint8 alpha, or a coarse float32 0-1 one (Frame.coarse) of any size.
+
     The snap passes are solved on a 1/(2·scale) copy with the colour guide, and their result is
     carried to 1/scale through its a and b (the fast guided filter's upsampling); the last, grey pass
     is solved there and applied at half its resolution (or full size when scale is 1), then the
@@ -203,12 +205,16 @@ def refine_edges(image: np.ndarray, alpha: np.ndarray, feather: int, scale: int,
     """
     if feather == 0:
         return alpha
-    h, w = alpha.shape
+    h, w = image.shape[:2]
     size = min(h, w)
     s = power_of_two_at_most(min(scale, size / _MIN_SIDE))    # a power of two: halvings all the way
     snap_r, snap_eps, snap_gain = _SNAP
     colour = _Colour(image, 2 * s, max(1, round(max(2, round(snap_r * size / 1080)) / (2 * s))), snap_eps)
-    p = np.multiply(shrink(alpha, 2 * s), np.float32(1.0 / 255.0), out=_buf("p", colour.size[::-1]))
+    if alpha.dtype == np.uint8:
+        p = np.multiply(shrink(alpha, 2 * s), np.float32(1.0 / 255.0), out=_buf("p", colour.size[::-1]))
+    else:                                   # a coarse alpha, already 0-1; copied, as p is worked in place
+        p = _buf("p", colour.size[::-1])
+        np.copyto(p, resize_coarse(alpha, colour.size))
     for i in range(_SNAPS):
         ab = colour.coefficients(steepen(p, snap_gain, out=_buf("steep", p.shape)))
         if i < _SNAPS - 1:                  # the next snap's input, on the same guide
@@ -255,9 +261,10 @@ class Refine:
     def __call__(self, frame: Frame) -> Frame:
         if self._matting is not None:
             return self._matting(frame)
-        out = self._ring.get(frame.alpha.shape)
-        alpha = refine_edges(frame.image, frame.alpha, self._cfg.feather, self._cfg.scale, out=out)
-        return replace(frame, alpha=alpha)
+        out = self._ring.get(frame.image.shape[:2])
+        source = frame.coarse if frame.coarse is not None else frame.alpha
+        alpha = refine_edges(frame.image, source, self._cfg.feather, self._cfg.scale, out=out)
+        return replace(frame, alpha=alpha, coarse=None)
 
     def reset(self) -> None:
         pass

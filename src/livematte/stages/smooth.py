@@ -24,7 +24,7 @@ import numpy as np
 
 from ..config import SmoothConfig
 from ..frame import Frame
-from .buffers import Ring, power_of_two_at_most, reduced, scratch, shrink
+from .buffers import Ring, power_of_two_at_most, reduced, resize_coarse, scratch, shrink
 
 _WORK_SIDE = 256
 
@@ -70,6 +70,12 @@ class _Motion:
             small = cv2.resize(small, size, interpolation=cv2.INTER_AREA)
         return small
 
+    def small_alpha(self, frame: Frame, size: tuple[int, int]) -> np.ndarray:
+        """The frame's alpha at `size` as float32 0-255, from its coarse alpha when it has one."""
+        if frame.coarse is None:
+            return self.shrink(frame.alpha, size).astype(np.float32)
+        return np.multiply(resize_coarse(frame.coarse, size), np.float32(255.0))
+
     def warp_map(self, grey: np.ndarray, other: np.ndarray) -> np.ndarray | None:
         """Map from `grey`'s pixels to where they are in `other`; None when flow is off."""
         if not self._cfg.flow:
@@ -103,7 +109,10 @@ class _Motion:
 
 
 def _apply(frame: Frame, raw_small: np.ndarray, out_small: np.ndarray, ring: Ring) -> Frame:
-    """Full-resolution alpha plus the upsampled low-resolution correction, into reused buffers."""
+    """Full-resolution alpha plus the upsampled low-resolution correction, into reused buffers; or, for a
+    frame that carries a coarse alpha (refinement comes next), the small smoothed alpha itself."""
+    if frame.coarse is not None:
+        return replace(frame, coarse=np.multiply(out_small, np.float32(1.0 / 255.0)))
     delta = cv2.subtract(out_small, raw_small)
     h, w = frame.alpha.shape
     delta = cv2.resize(delta, (w, h), dst=scratch("smooth.delta", (h, w), np.float32),
@@ -130,7 +139,7 @@ class Smooth:
         """The causal pass for one frame, kept for the look-ahead variant."""
         size = self._motion.small_size(frame.height, frame.width)
         grey = self._motion.grey(frame.image, size)
-        raw = self._motion.shrink(frame.alpha, size).astype(np.float32)
+        raw = self._motion.small_alpha(frame, size)
         last = self._last
         if (last is None or frame.discontinuity or last.grey.shape != grey.shape
                 or self._motion.is_cut(grey, last.grey)):
