@@ -48,7 +48,11 @@ def config(**output):
 
 
 def test_same_frames_and_timestamps_as_input(tmp_path, clip, engine):
+    import cv2
+
+    pool = cv2.getNumThreads()
     report = render(str(clip), str(tmp_path / "out.mp4"), config(), progress=False, engine=engine)
+    assert cv2.getNumThreads() == pool, "render runs OpenCV single-threaded and must give the pool back"
     with open_source(str(clip)) as source:
         expected = [f.pts * f.time_base for f in source.frames()]
     assert report.frames_written == len(expected) == 8 and not report.interrupted

@@ -21,7 +21,6 @@ import threading
 import time
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
-from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -32,6 +31,7 @@ from .errors import LivematteError, OutputError
 from .frame import Frame
 from .sinks.images import SUFFIXES, write_image
 from .sources.images import ImageFile, find_images, read_image
+from .threads import opencv_threads
 
 log = logging.getLogger(__name__)
 
@@ -218,7 +218,7 @@ class StillsBatch:
         summary = Summary(failed=list(refused), ignored=ignored)
         started = time.perf_counter()
         with (
-            _opencv_threads(1 if self.workers > 1 and self.single_threaded_opencv else 0),
+            opencv_threads(1 if self.workers > 1 and self.single_threaded_opencv else 0),
             _progress(len(jobs), progress) as bar,
             ThreadPoolExecutor(self.workers, "stills") as pool,
         ):
@@ -233,18 +233,6 @@ class StillsBatch:
                 raise
         summary.seconds = time.perf_counter() - started
         return summary
-
-
-@contextmanager
-def _opencv_threads(count: int):
-    """OpenCV's thread pool set to `count` threads for the batch (0: left as it is), then restored."""
-    default = cv2.getNumThreads()
-    if count:
-        cv2.setNumThreads(count)
-    try:
-        yield
-    finally:
-        cv2.setNumThreads(default)
 
 
 def _progress(total: int, enabled: bool):
