@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from fractions import Fraction
 
 import av
 import cv2
@@ -169,3 +170,18 @@ def test_render_to_mp4_in_i420_matches_the_rgb_path(tmp_path, clip, engine):
     with av.open(str(tmp_path / "out.mp4")) as container:     # still tagged BT.601 limited range
         first = next(container.decode(video=0))
         assert (first.format.name, first.colorspace, first.color_range) == ("yuv420p", 5, 1)
+
+
+@pytest.mark.parametrize("name", ["a.mov", "a.webm"])
+def test_other_codecs_take_i420_output_too(tmp_path, matted, name):
+    # ProRes isn't yuv420p: the sink converts I420 back to RGB. VP9 without alpha is: passed as is.
+    composite, plain = Composite("blur", i420=True), Composite("blur")
+    frames = [replace(matted, pts=i * 40, time_base=Fraction(1, 1000), index=i) for i in range(3)]
+    with open_sink(str(tmp_path / name)) as sink:
+        for frame in frames:
+            sink.write(composite(frame))
+    expected = plain(matted).output
+    decoded = decode(tmp_path / name)
+    assert len(decoded) == 3
+    for got in decoded:
+        assert psnr(got, expected) > 40
