@@ -18,7 +18,8 @@ decontamination and compositing on one thread, that thread was the slowest by fa
 The main thread encodes so that Ctrl-C (always delivered to the main thread) lands where the output
 is, and the sink can be finalised into a valid file of what was done. Frames pass between threads by
 reference (a Frame's arrays are never written in place), and colour is converted once each way: YUV→RGB
-in the source, RGB→YUV in the sink.
+in the source, RGB→YUV in the sink. For a yuv420p output (H.264, opaque VP9) the second goes: the composite
+blends in I420 from the source's decoded planes and the sink encodes its output as is.
 
 Thread budget on 2 cores (measured with tools/bench.py; the machine was shared, so only differences
 larger than the ~10 % noise count): the pipeline's own threads give the overlap, and every library keeps
