@@ -18,7 +18,8 @@ decontamination and compositing on one thread, that thread was the slowest by fa
 The main thread encodes so that Ctrl-C (always delivered to the main thread) lands where the output
 is, and the sink can be finalised into a valid file of what was done. Frames pass between threads by
 reference (a Frame's arrays are never written in place), and colour is converted once each way: YUV→RGB
-in the source, RGB→YUV in the sink.
+in the source, RGB→YUV in the sink. For a yuv420p output (H.264, opaque VP9) the second goes: the composite
+blends in I420 from the source's decoded planes and the sink encodes its output as is.
 
 Thread budget on 2 cores (measured with tools/bench.py; the machine was shared, so only differences
 larger than the ~10 % noise count): the pipeline's own threads give the overlap, and every library keeps
@@ -86,20 +87,23 @@ def render(input: str, output: str, config: Config | None = None, progress: bool
 
     from .engine import load_engine
     from .sinks import open_sink, sink_kind
+    from .sinks.file import takes_i420
     from .sources import is_live, open_source
     from .stages import build_stages
 
     config = config or load_config()
     _refuse_overwriting_input(input, output)
-    wants_audio = (config.output.audio and not config.output.matte_only
-                   and sink_kind(output, config.output) != "png")
+    kind = sink_kind(output, config.output)
+    wants_audio = config.output.audio and not config.output.matte_only and kind != "png"
+    # A yuv420p encoder takes the composite's I420 as is: half the bytes to blend, no conversion.
+    i420 = not config.output.matte_only and takes_i420(kind)
     report = RenderReport(input=str(input), output=str(output))
     started = time.perf_counter()
     with (open_source(input, live=is_live(input), audio=wants_audio, **config.input.source_options()) as source,
           opencv_threads(1)):
         report.frames_expected = source.frame_count
         engine = engine or load_engine(config.engine.model, config.engine)
-        stages = [_timed(stage) for stage in build_stages(config, engine, video=True)]
+        stages = [_timed(stage) for stage in build_stages(config, engine, video=True, i420=i420)]
         timers = [_Timer("decode"), *stages, _Timer("encode")]
         stop = threading.Event()
         threads: list[threading.Thread] = []

@@ -4,6 +4,9 @@ Output pts are the input pts (rescaled here, and only here, into the encoder's t
 frame rate survives. The file is written under a temporary name in the same folder and renamed into
 place when closed; an interrupted render is finalised into a valid file of what was done, a failed
 one leaves nothing.
+
+A frame's output may already be I420 (a composite built for a yuv420p output, see Frame.output): it is
+then handed to the encoder as is, with no conversion at all.
 """
 from __future__ import annotations
 
@@ -34,6 +37,17 @@ _VP9_SPEED = {"ultrafast": 8, "superfast": 8, "veryfast": 7, "faster": 5, "fast"
               "slow": 2, "slower": 1, "veryslow": 0, "placebo": 0}
 
 
+def takes_i420(kind: str) -> bool:
+    """Does an opaque output of this kind go to the encoder as yuv420p, so a composite may hand it I420?"""
+    return kind in _CODECS and _CODECS[kind][2] == "yuv420p"
+
+
+def _is_i420(frame: Frame, image: np.ndarray) -> bool:
+    """Is this the composite's I420 output ((3H/2)×W for an H×W frame), rather than an RGB(A) picture?"""
+    return (image is frame.output and image.ndim == 2 and frame.height % 2 == 0
+            and image.shape == (frame.height * 3 // 2, frame.width))
+
+
 class FileSink:
     def __init__(self, path: str, config: OutputConfig, *, kind: str, like=None):
         self.path = str(path)
@@ -59,17 +73,10 @@ class FileSink:
     # -- writing -------------------------------------------------------------------------------------
     def write(self, frame: Frame) -> None:
         image = self._image(frame)
+        planar = _is_i420(frame, image)
         if self._container is None:
-            self._open(frame, image)
-        if image.shape[:2] != self._size:
-            image = self._resize(frame, image)
-        if self._fast_yuv:
-            # OpenCV's SIMD, multi-threaded RGB→I420 (BT.601, limited range, as swscale's default) is ~7×
-            # faster than the swscale path PyAV takes inside encode() at 1080p.
-            code = cv2.COLOR_RGB2YUV_I420 if image.shape[2] == 3 else cv2.COLOR_RGBA2YUV_I420
-            av_frame = av.VideoFrame.from_ndarray(cv2.cvtColor(image, code), format="yuv420p")
-        else:
-            av_frame = av.VideoFrame.from_ndarray(image, format=self._in_format)
+            self._open(frame, image, planar)
+        av_frame = self._av_frame(frame, image, planar)
         av_frame.pts = self._next_pts(frame)
         av_frame.time_base = self._time_base
         try:
@@ -82,12 +89,30 @@ class FileSink:
         if self._audio_out is not None:
             self._mux_audio(until=self._last_time)
 
+    def _av_frame(self, frame: Frame, image: np.ndarray, planar: bool):
+        if planar:
+            if self._yuv420p and (frame.height, frame.width) == self._size:
+                return av.VideoFrame.from_ndarray(image, format="yuv420p")
+            # Not what this stream takes as is (another pixel format, or a size change): back to RGB, and on
+            # as any RGB frame. Never happens in a render, which asks for I420 only for yuv420p outputs.
+            image = cv2.cvtColor(image, cv2.COLOR_YUV2RGB_I420)
+        if image.shape[:2] != self._size:
+            image = self._resize(frame, image)
+        if self._fast_yuv:
+            # OpenCV's SIMD, multi-threaded RGB→I420 (BT.601, limited range, as swscale's default) is ~7×
+            # faster than the swscale path PyAV takes inside encode() at 1080p.
+            code = cv2.COLOR_RGB2YUV_I420 if image.shape[2] == 3 else cv2.COLOR_RGBA2YUV_I420
+            return av.VideoFrame.from_ndarray(cv2.cvtColor(image, code), format="yuv420p")
+        return av.VideoFrame.from_ndarray(image, format=self._in_format)
+
     def _image(self, frame: Frame) -> np.ndarray:
         if self._config.matte_only:
             if frame.alpha is None:
                 raise OutputError(f"{frame.describe()}: --matte-only needs an alpha, and no stage set one")
             return frame.alpha
         image = frame.output if frame.output is not None else frame.image
+        if _is_i420(frame, image):
+            return image
         if image.ndim == 3 and image.shape[2] == 4 and self.kind == "h264":
             # H.264 has no alpha: flatten the transparent output onto black (what players would show);
             # premultiplied RGBA is that picture, and the YUV conversion below ignores the 4th channel.
@@ -125,25 +150,26 @@ class FileSink:
         return pts
 
     # -- opening -------------------------------------------------------------------------------------
-    def _open(self, frame: Frame, image: np.ndarray) -> None:
+    def _open(self, frame: Frame, image: np.ndarray, planar: bool) -> None:
         codec, alpha_fmt, plain_fmt = _CODECS[self.kind]
         has_alpha = image.ndim == 3 and image.shape[2] == 4
-        self._in_format = "gray" if image.ndim == 2 else ("rgba" if has_alpha else "rgb24")
+        self._in_format = "gray" if image.ndim == 2 and not planar else ("rgba" if has_alpha else "rgb24")
         rate = getattr(self._like, "frame_rate", None) or None
         self._time_base = frame.time_base or (1 / Fraction(rate) if rate else Fraction(1, 25))
         self._frame_step = max(1, round(1 / Fraction(rate or 25) / self._time_base))
-        self._size = image.shape[:2]
+        self._size = (frame.height, frame.width) if planar else image.shape[:2]
         try:
             self._container = av.open(self._temp, "w", format=self._format)
             stream = self._stream = self._container.add_stream(codec, rate=rate)
-            stream.width, stream.height = image.shape[1], image.shape[0]
+            stream.height, stream.width = self._size
             stream.pix_fmt = alpha_fmt if has_alpha and alpha_fmt else plain_fmt
             # Every RGB→YUV path here (OpenCV below, swscale's default) uses BT.601 limited range: say so,
             # so that players don't assume BT.709 for HD sizes and shift the colours.
             stream.codec_context.colorspace = 5      # BT470BG (BT.601)
             stream.codec_context.color_range = 1     # MPEG (limited)
-            self._fast_yuv = (stream.pix_fmt == "yuv420p" and image.ndim == 3
-                              and image.shape[0] % 2 == 0 and image.shape[1] % 2 == 0)
+            self._yuv420p = stream.pix_fmt == "yuv420p"
+            self._fast_yuv = (self._yuv420p and (image.ndim == 3 or planar)
+                              and self._size[0] % 2 == 0 and self._size[1] % 2 == 0)
             stream.time_base = self._time_base
             stream.codec_context.time_base = self._time_base
             stream.options = self._encoder_options()

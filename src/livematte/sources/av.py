@@ -150,7 +150,7 @@ class AvSource:
                 continue                # a reopened file-like URL starts over; skip what was already read
             if av_frame.is_corrupt:     # kept (concealed by the decoder) but counted
                 self._record(None, pts, f"frame {index} decoded with errors (concealed)")
-            image, alpha = self._to_rgb(av_frame)
+            image, alpha, yuv = self._to_rgb(av_frame)
             new_size = image.shape[:2]
             changed = size is not None and new_size != size
             if changed:
@@ -158,7 +158,7 @@ class AvSource:
                                      f"{new_size[1]}x{new_size[0]} at frame {index}")
             meta = {"source_alpha": alpha} if alpha is not None else {}
             yield Frame(image=image, pts=pts, time_base=self.time_base, index=index, origin=self.uri,
-                        discontinuity=size is None or changed or resumed, meta=meta)
+                        yuv=yuv, discontinuity=size is None or changed or resumed, meta=meta)
             size, last_pts, resumed = new_size, pts, False
             index += 1
 
@@ -247,8 +247,10 @@ class AvSource:
         step = 1 / (self.frame_rate or 25) / self.time_base
         return last_pts + max(1, round(step))
 
-    def _to_rgb(self, av_frame) -> tuple[np.ndarray, np.ndarray | None]:
-        alpha = None
+    def _to_rgb(self, av_frame) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
+        """(image, alpha or None, yuv or None): yuv is the I420 array the image was converted from, kept
+        for a composite that writes yuv420p (Frame.yuv); to_ndarray gives a fresh copy, so it is ours."""
+        alpha = yuv = None
         if av_frame.format.name.startswith(("yuva", "rgba", "bgra", "argb", "abgr", "gbrap", "ya")):
             rgba = av_frame.to_ndarray(format="rgba")
             image, alpha = np.ascontiguousarray(rgba[..., :3]), np.ascontiguousarray(rgba[..., 3])
@@ -256,14 +258,17 @@ class AvSource:
               and av_frame.colorspace in _BT601 and av_frame.color_range != _FULL_RANGE):
             # OpenCV's I420→RGB (BT.601 limited range only) is SIMD and multi-threaded: ~2.5× faster than
             # to_ndarray("rgb24") at 1080p. Other matrices go through swscale, which reads the frame's tags.
-            image = cv2.cvtColor(av_frame.to_ndarray(format="yuv420p"), cv2.COLOR_YUV2RGB_I420)
+            yuv = av_frame.to_ndarray(format="yuv420p")
+            yuv.flags.writeable = False
+            image = cv2.cvtColor(yuv, cv2.COLOR_YUV2RGB_I420)
         else:
             image = av_frame.to_ndarray(format="rgb24")
         rotation = round((av_frame.rotation or 0) / 90) * 90 % 360
         if rotation:
             image = cv2.rotate(image, _ROTATE[rotation])
             alpha = cv2.rotate(alpha, _ROTATE[rotation]) if alpha is not None else None
-        return image, alpha
+            yuv = None                  # the planes are in the stored orientation, the image isn't
+        return image, alpha, yuv
 
     # -- lifetime ------------------------------------------------------------------------------------
     def close(self) -> None:

@@ -12,8 +12,10 @@ from ..config import Config
 from ..frame import Frame
 
 
-def build_stages(config: Config, engine, *, video: bool = True) -> list:
-    """engine → temporal smoothing (video only) → edge refinement → decontamination → compositing."""
+def build_stages(config: Config, engine, *, video: bool = True, i420: bool = False) -> list:
+    """engine → temporal smoothing (video only) → edge refinement → decontamination → compositing.
+
+    i420: the output goes to a yuv420p encoder, so the composite may output I420 (see Frame.output)."""
     from ..engine.base import CoarseMatte
     from .composite import Composite
     from .decontaminate import Decontaminate
@@ -33,7 +35,7 @@ def build_stages(config: Config, engine, *, video: bool = True) -> list:
     # spill changes nothing visible there: leave decontamination out rather than pay ~10 ms at 1080p.
     if config.decontaminate.enabled and not _is_blur(config.background.spec):
         stages.append(Decontaminate(config.decontaminate, precise=config.refine.quality == "matting"))
-    stages.append(Composite.from_config(config))
+    stages.append(Composite.from_config(config, i420=i420))
     return stages
 
 

@@ -1,4 +1,6 @@
-"""Backgrounds: a spec string → an object whose `render(frame)` gives the H×W×3 RGB behind the subject.
+"""Backgrounds: a spec string → an object whose `render(frame)` gives the H×W×3 RGB behind the subject,
+and whose `render_i420(frame)` gives the same picture as I420 (stages/i420.py; even sizes only) for a
+composite that writes straight to a yuv420p encoder.
 
 Specs (one module serves stills, files and live output):
   transparent                 no background; parse_background returns None and the output keeps alpha
@@ -9,7 +11,8 @@ Specs (one module serves stills, files and live output):
   video:PATH                  a looped clip, time-aligned to the input (stages/background_video.py)
 
 Only what depends on the frame is computed per frame: colour, gradient and image backgrounds are built
-once per output size and cached (read-only, so nobody paints over the cache by accident).
+once per output size and cached (read-only, so nobody paints over the cache by accident), their I420
+form too, converted once from the RGB exactly as the file sink would convert it.
 """
 
 from __future__ import annotations
@@ -21,7 +24,8 @@ import numpy as np
 
 from ..errors import ConfigError
 from ..frame import Frame
-from .buffers import Ring, power_of_two_at_most, reduced
+from . import i420
+from .buffers import Ring, power_of_two_at_most, reduced, shrink
 
 _HEX = re.compile(r"#?([0-9a-fA-F]{6})")
 _NAMED = {"white": "#ffffff", "black": "#000000"}
@@ -98,19 +102,29 @@ class _SizeCache:
         return image
 
 
+def _i420_cache(rgb: _SizeCache) -> _SizeCache:
+    """The I420 form of a cached RGB background, itself cached per size."""
+    return _SizeCache(lambda h, w: i420.to_i420(rgb.get(h, w)))
+
+
 class SolidBackground:
     def __init__(self, colour: tuple[int, int, int]):
         self.colour = colour
         self._cache = _SizeCache(lambda h, w: np.full((h, w, 3), colour, np.uint8))
+        self._i420 = _i420_cache(self._cache)
 
     def render(self, frame: Frame) -> np.ndarray:
         return self._cache.get(frame.height, frame.width)
+
+    def render_i420(self, frame: Frame) -> np.ndarray:
+        return self._i420.get(frame.height, frame.width)
 
 
 class GradientBackground:
     def __init__(self, top: tuple[int, int, int], bottom: tuple[int, int, int]):
         self.top, self.bottom = top, bottom
         self._cache = _SizeCache(self._build)
+        self._i420 = _i420_cache(self._cache)
 
     def _build(self, height: int, width: int) -> np.ndarray:
         t = np.linspace(0.0, 1.0, height, dtype=np.float64)[:, None]
@@ -121,6 +135,9 @@ class GradientBackground:
     def render(self, frame: Frame) -> np.ndarray:
         return self._cache.get(frame.height, frame.width)
 
+    def render_i420(self, frame: Frame) -> np.ndarray:
+        return self._i420.get(frame.height, frame.width)
+
 
 class BlurBackground:
     """The original frame (subject included, as a camera's portrait mode does), heavily blurred.
@@ -129,22 +146,55 @@ class BlurBackground:
     bilinearly costs a few ms and looks the same, because nothing sharp survives such a blur anyway.
     The small copy is the shared power-of-two reduction (stages/buffers.py), as small as keeps its
     sigma ≥ 2 px so the upsample stays smooth; the upsample writes into a ring of reused buffers.
+
+    In I420 the blur is done per plane on the frame's decoded planes: the blur, the area reduction and
+    the bilinear upsample are all linear, as is RGB→YUV, so this is the I420 of the RGB blur up to
+    rounding (and clipping of out-of-gamut colours). Y is reduced by the same factor as the RGB; U and
+    V, already half size, by half that, so every plane is blurred at the same small size with the same
+    sigma, and each is upsampled straight into the output's plane.
     """
 
     def __init__(self, strength: float = DEFAULT_BLUR):
         self.strength = strength
         self._ring = Ring()
+        self._ring_i420 = Ring()
+
+    def _plan(self, height: int) -> tuple[float, int]:
+        """(sigma at full size, power-of-two reduction)."""
+        sigma = self.strength * height / 1080.0
+        return sigma, power_of_two_at_most(max(1.0, sigma / 2), limit=8)
 
     def render(self, frame: Frame) -> np.ndarray:
         h, w = frame.height, frame.width
-        sigma = self.strength * h / 1080.0
-        factor = power_of_two_at_most(max(1.0, sigma / 2), limit=8)
+        sigma, factor = self._plan(h)
         small = reduced(frame.image, factor)
         blurred = cv2.GaussianBlur(small, (0, 0), sigmaX=max(0.5, sigma / factor),
                                    borderType=cv2.BORDER_REFLECT)
         if factor == 1:
             return blurred
         return cv2.resize(blurred, (w, h), dst=self._ring.get((h, w, 3)), interpolation=cv2.INTER_LINEAR)
+
+    def render_i420(self, frame: Frame) -> np.ndarray:
+        h, w = frame.height, frame.width
+        out = self._ring_i420.get(i420.shape(h, w))
+        source = i420.of_frame(frame)
+        if source is None:                  # no decoded planes (a still, a rotated video): convert the blur
+            return i420.to_i420(self.render(frame), out=out)
+        sigma, factor = self._plan(h)
+        (y, u, v), (to_y, to_u, to_v) = i420.planes(source, h, w), i420.planes(out, h, w)
+        _blur_plane(y, to_y, sigma, factor)
+        _blur_plane(u, to_u, sigma / 2, max(1, factor // 2))
+        _blur_plane(v, to_v, sigma / 2, max(1, factor // 2))
+        return out
+
+
+def _blur_plane(plane: np.ndarray, target: np.ndarray, sigma: float, k: int) -> None:
+    """Gaussian blur of one plane, `sigma` in its own pixels, done k times smaller; into `target`."""
+    if k == 1:
+        cv2.GaussianBlur(plane, (0, 0), sigmaX=max(0.5, sigma), dst=target, borderType=cv2.BORDER_REFLECT)
+        return
+    blurred = cv2.GaussianBlur(shrink(plane, k), (0, 0), sigmaX=max(0.5, sigma / k), borderType=cv2.BORDER_REFLECT)
+    cv2.resize(blurred, target.shape[::-1], dst=target, interpolation=cv2.INTER_LINEAR)
 
 
 class ImageBackground:
@@ -161,12 +211,16 @@ class ImageBackground:
         except Exception as exc:
             raise ConfigError(f"background = 'image:{path}': {exc}") from None
         self._cache = _SizeCache(self._build)
+        self._i420 = _i420_cache(self._cache)
 
     def _build(self, height: int, width: int) -> np.ndarray:
         return fit_image(self._source, width, height, self.fit)
 
     def render(self, frame: Frame) -> np.ndarray:
         return self._cache.get(frame.height, frame.width)
+
+    def render_i420(self, frame: Frame) -> np.ndarray:
+        return self._i420.get(frame.height, frame.width)
 
 
 def fit_image(image: np.ndarray, width: int, height: int, fit: str) -> np.ndarray:

@@ -14,6 +14,7 @@ import numpy as np
 
 from ..errors import InputError
 from ..frame import Frame
+from . import i420
 
 
 class VideoBackground:
@@ -26,6 +27,7 @@ class VideoBackground:
         self._open()
         self._duration: Fraction | None = self._source.duration
         self._scaled: tuple | None = None   # (background frame index, size) → scaled image, reused
+        self._i420: tuple | None = None     # the same, converted to I420 (for a yuv420p file output)
 
     def render(self, frame: Frame) -> np.ndarray:
         """H×W×3 uint8 RGB at the frame's size."""
@@ -38,6 +40,16 @@ class VideoBackground:
         if self._scaled is None or self._scaled[0] != key:
             self._scaled = (key, _scale(current.image, frame.width, frame.height, self.fit))
         return self._scaled[1]
+
+    def render_i420(self, frame: Frame) -> np.ndarray:
+        """The same picture as I420 (even sizes): the background's own decoded planes when it is shown
+        unscaled, else converted once per background frame shown."""
+        image = self.render(frame)
+        key = self._scaled[0]
+        if self._i420 is None or self._i420[0] != key:
+            decoded = i420.of_frame(self._current) if image is self._current.image else None
+            self._i420 = (key, decoded if decoded is not None else i420.to_i420(np.ascontiguousarray(image)))
+        return self._i420[1]
 
     def reset(self) -> None:
         """Nothing to forget: which background frame is shown depends only on the input frame's time."""

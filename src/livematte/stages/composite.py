@@ -5,6 +5,12 @@ All per-pixel work is uint8 through OpenCV: two saturating cv2.multiply with sca
 into reused buffers, exact to ±1 (each product rounds; see tests/test_composite.py). At 1080p on one
 thread: 3 ms, where cv2.blendLinear with float weights takes 7 ms (15 ms into fresh memory) and float32
 numpy ~35 ms.
+
+Built with i420=True (only for a yuv420p file output), an opaque composite of an even-sized frame is
+done in I420 instead (stages/i420.py): frame.output is then the (3H/2)×W picture the encoder takes,
+half the bytes to blend and no RGB→I420 conversion in the sink. The foreground is the source's decoded
+planes (frame.yuv) unless a decontaminated colour was set; anything else converts as the sink would
+have. Whatever can't be done in I420 (a background without render_i420) takes the RGB path.
 """
 
 from __future__ import annotations
@@ -16,20 +22,23 @@ import numpy as np
 
 from ..config import Config, ShadowConfig
 from ..frame import Frame
+from . import i420 as yuv
 from .background import parse_background
 from .buffers import Ring, scratch
 
 
 class Composite:
-    def __init__(self, spec: str = "transparent", fit: str = "fill", shadow=None):
+    def __init__(self, spec: str = "transparent", fit: str = "fill", shadow=None, *, i420: bool = False):
         self.spec = spec
         self.background = parse_background(spec, fit)  # None: transparent output
         self.shadow = shadow  # an object with mask(alpha) -> uint8 H×W, or None
+        self.i420 = i420      # output I420 where it can (see the module docstring)
         self._ring = Ring()
+        self._ring_i420 = Ring()
 
     @classmethod
-    def from_config(cls, config: Config) -> Composite:
-        return cls(config.background.spec, config.background.fit, _make_shadow(config.shadow))
+    def from_config(cls, config: Config, *, i420: bool = False) -> Composite:
+        return cls(config.background.spec, config.background.fit, _make_shadow(config.shadow), i420=i420)
 
     @property
     def transparent(self) -> bool:
@@ -43,11 +52,29 @@ class Composite:
         if self.background is None:
             out = self._ring.get((*fg.shape[:2], 4))
             return replace(frame, output=over_transparent(fg, frame.alpha, shadow, out=out))
+        if self.i420 and yuv.fits(frame.height, frame.width):
+            out = self._over_i420(frame, fg, shadow)
+            if out is not None:
+                return replace(frame, output=out)
         bg = self.background.render(frame)
         if shadow is not None:
             bg = darken(bg, shadow)
         out = self._ring.get(fg.shape)
         return replace(frame, output=over(fg, bg, frame.alpha, out=out))
+
+    def _over_i420(self, frame: Frame, fg: np.ndarray, shadow: np.ndarray | None) -> np.ndarray | None:
+        render = getattr(self.background, "render_i420", None)
+        if render is None:
+            return None
+        h, w = frame.height, frame.width
+        bg = render(frame)
+        front = yuv.of_frame(frame) if frame.foreground is None else None
+        if front is None:
+            front = yuv.to_i420(fg, out=scratch("composite.fg_i420", yuv.shape(h, w)))
+        if shadow is not None:
+            # Darkening is black laid over the background with the shadow as its alpha.
+            bg = yuv.over(yuv.black(h, w), bg, shadow, out=scratch("composite.shadowed", yuv.shape(h, w)))
+        return yuv.over(front, bg, frame.alpha, out=self._ring_i420.get(yuv.shape(h, w)))
 
     def reset(self) -> None:
         reset = getattr(self.background, "reset", None)
