@@ -17,6 +17,25 @@ from ..stages.buffers import Ring, power_of_two_at_most, reduced, scratch
 from .spec import ModelSpec
 
 
+def _area_like(src: np.ndarray, w: int, h: int) -> np.ndarray:
+    """`src` shrunk to w×h with a filter close to INTER_AREA's box, for a fraction of its cost.
+
+    OpenCV's area resize by a non-integer factor runs a scalar loop (2.1 ms from 960×540 to 256²);
+    by integer factors it takes a fast path. So: bilinear to m·w × m·h, m per axis the largest power of
+    two ≤ the axis's ratio but at least 2 (each bilinear step is then ≤ 2×, so every source pixel
+    weighs in), then an exact m× area step (0.47 + 0.16 ms). The result is within ~0.3 levels of the
+    direct area resize, and the prediction within noise (portraits MAD, DAVIS IoU and flicker). Axes
+    that don't shrink keep m = 1; an image no larger than w×h in both is resized directly as before.
+    """
+    sh, sw = src.shape[:2]
+    if sw <= w and sh <= h:
+        return cv2.resize(src, (w, h), interpolation=cv2.INTER_AREA)
+    mx, my = (1 if side <= size else max(2, power_of_two_at_most(side / size)) for side, size in ((sw, w), (sh, h)))
+    mid = cv2.resize(src, (mx * w, my * h), dst=scratch("engine.mid", (my * h, mx * w, 3)),
+                     interpolation=cv2.INTER_LINEAR)
+    return cv2.resize(mid, (w, h), interpolation=cv2.INTER_AREA)
+
+
 class Engine:
     spec: ModelSpec
 
@@ -83,22 +102,3 @@ class Engine:
         """Model-resolution probability → uint8 alpha at (width, height) (into `out` when given)."""
         small = (prob * 255.0 + 0.5).astype(np.uint8)
         return cv2.resize(small, (width, height), dst=out, interpolation=cv2.INTER_LINEAR)
-
-
-def _area_like(src: np.ndarray, w: int, h: int) -> np.ndarray:
-    """`src` shrunk to w×h with a filter close to INTER_AREA's box, for a fraction of its cost.
-
-    OpenCV's area resize by a non-integer factor runs a scalar loop (2.1 ms from 960×540 to 256²);
-    by integer factors it takes a fast path. So: bilinear to m·w × m·h, m per axis the largest power of
-    two ≤ the axis's ratio but at least 2 (each bilinear step is then ≤ 2×, so every source pixel
-    weighs in), then an exact m× area step (0.47 + 0.16 ms). The result is within ~0.3 levels of the
-    direct area resize, and the prediction within noise (portraits MAD, DAVIS IoU and flicker). Axes
-    that don't shrink keep m = 1; an image no larger than w×h in both is resized directly as before.
-    """
-    sh, sw = src.shape[:2]
-    if sw <= w and sh <= h:
-        return cv2.resize(src, (w, h), interpolation=cv2.INTER_AREA)
-    mx, my = (1 if side <= size else max(2, power_of_two_at_most(side / size)) for side, size in ((sw, w), (sh, h)))
-    mid = cv2.resize(src, (mx * w, my * h), dst=scratch("engine.mid", (my * h, mx * w, 3)),
-                     interpolation=cv2.INTER_LINEAR)
-    return cv2.resize(mid, (w, h), interpolation=cv2.INTER_AREA)
