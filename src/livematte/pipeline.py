@@ -64,6 +64,9 @@ class RenderReport:
     warnings: list[str] = field(default_factory=list)
     seconds: float = 0.0
     stage_seconds: dict[str, float] = field(default_factory=dict)   # busy time per stage, summed over frames
+    # CPU time of each step on its own thread, summed; the codecs' own threads (libx264's frame threads,
+    # the decoder's) are not in it: they are the process's CPU time minus these.
+    stage_cpu_seconds: dict[str, float] = field(default_factory=dict)
     interrupted: bool = False
 
     @property
@@ -133,6 +136,7 @@ def render(input: str, output: str, config: Config | None = None, progress: bool
         report.corrupt_packets = list(source.errors)
         report.warnings = [*source.warnings, *(sink.warnings if sink is not None else [])]
         report.stage_seconds = {t.name: t.seconds for t in timers}
+        report.stage_cpu_seconds = {t.name: t.cpu for t in timers}
     report.seconds = time.perf_counter() - started
     return report
 
@@ -213,17 +217,20 @@ def _in_thread(name: str, items: Iterable, stop: threading.Event, threads: list)
 
 # -- the per-stage profile -------------------------------------------------------------------------
 class _Timer:
-    """Busy seconds of one step, summed; a context manager, and a wrapper for an iterator."""
+    """Busy seconds (wall) and CPU seconds (of the calling thread) of one step, summed; a context
+    manager, and a wrapper for an iterator. Wall time includes waiting for a core, CPU time does not."""
 
     def __init__(self, name: str):
         self.name = name
         self.seconds = 0.0
+        self.cpu = 0.0
 
     def __enter__(self):
-        self._start = time.perf_counter()
+        self._start, self._start_cpu = time.perf_counter(), time.thread_time()
 
     def __exit__(self, *exc):
         self.seconds += time.perf_counter() - self._start
+        self.cpu += time.thread_time() - self._start_cpu
 
     def wrap(self, items: Iterable) -> Iterator:
         items = iter(items)
@@ -241,10 +248,8 @@ class _TimedStage(_Timer):
         self.stage = stage
 
     def __call__(self, frame):
-        start = time.perf_counter()
-        frame = self.stage(frame)
-        self.seconds += time.perf_counter() - start
-        return frame
+        with self:
+            return self.stage(frame)
 
     def reset(self) -> None:
         self.stage.reset()
