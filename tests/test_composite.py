@@ -11,13 +11,13 @@ from livematte.config import load_config
 from livematte.errors import ConfigError
 from livematte.frame import Frame
 from livematte.stages.background import (
-    BlurBackground,
     GradientBackground,
     ImageBackground,
     SolidBackground,
     fit_image,
     parse_background,
 )
+from livematte.stages.background_blur import BlurBackground
 from livematte.stages.composite import Composite, over
 
 

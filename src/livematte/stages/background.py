@@ -6,7 +6,8 @@ Specs (one module serves stills, files and live output):
   transparent                 no background; parse_background returns None and the output keeps alpha
   color:#RRGGBB               a flat colour (also bare `white`, `black`, `#RRGGBB`: the stills CLI form)
   gradient:#top,#bottom       a vertical gradient
-  blur[:strength]             the frame itself, blurred; strength is the Gaussian sigma in pixels at 1080p
+  blur[:strength]             the scene behind the subject, blurred; strength is the Gaussian sigma in pixels
+                              at 1080p (stages/background_blur.py)
   image:PATH                  a still, scaled without distortion: fit=fill crops to cover, fit=fit letterboxes
   video:PATH                  a looped clip, time-aligned to the input (stages/background_video.py)
 
@@ -25,11 +26,9 @@ import numpy as np
 from ..errors import ConfigError
 from ..frame import Frame
 from . import i420
-from .buffers import Ring, power_of_two_at_most, reduced, shrink
 
 _HEX = re.compile(r"#?([0-9a-fA-F]{6})")
 _NAMED = {"white": "#ffffff", "black": "#000000"}
-DEFAULT_BLUR = 20.0
 
 
 def parse_background(spec: str, fit: str = "fill"):
@@ -51,6 +50,8 @@ def parse_background(spec: str, fit: str = "fill"):
             raise ConfigError(f"background = {spec!r}: expected gradient:#RRGGBB,#RRGGBB (top, bottom)")
         return GradientBackground(parse_colour(top, spec), parse_colour(bottom, spec))
     if kind == "blur":
+        from .background_blur import BlurBackground  # its own module: the one background with state
+
         return BlurBackground(_parse_strength(arg, spec))
     if kind == "image" and arg:
         return ImageBackground(arg, fit)
@@ -74,6 +75,8 @@ def parse_colour(text: str, spec: str) -> tuple[int, int, int]:
 
 def _parse_strength(arg: str, spec: str) -> float:
     if not arg:
+        from .background_blur import DEFAULT_BLUR
+
         return DEFAULT_BLUR
     try:
         strength = float(arg)
@@ -137,64 +140,6 @@ class GradientBackground:
 
     def render_i420(self, frame: Frame) -> np.ndarray:
         return self._i420.get(frame.height, frame.width)
-
-
-class BlurBackground:
-    """The original frame (subject included, as a camera's portrait mode does), heavily blurred.
-
-    A Gaussian with sigma 20 at full 1080p costs ~100 ms; the same blur on a small copy then upsampled
-    bilinearly costs a few ms and looks the same, because nothing sharp survives such a blur anyway.
-    The small copy is the shared power-of-two reduction (stages/buffers.py), as small as keeps its
-    sigma ≥ 2 px so the upsample stays smooth; the upsample writes into a ring of reused buffers.
-
-    In I420 the blur is done per plane on the frame's decoded planes: the blur, the area reduction and
-    the bilinear upsample are all linear, as is RGB→YUV, so this is the I420 of the RGB blur up to
-    rounding (and clipping of out-of-gamut colours). Y is reduced by the same factor as the RGB; U and
-    V, already half size, by half that, so every plane is blurred at the same small size with the same
-    sigma, and each is upsampled straight into the output's plane.
-    """
-
-    def __init__(self, strength: float = DEFAULT_BLUR):
-        self.strength = strength
-        self._ring = Ring()
-        self._ring_i420 = Ring()
-
-    def _plan(self, height: int) -> tuple[float, int]:
-        """(sigma at full size, power-of-two reduction)."""
-        sigma = self.strength * height / 1080.0
-        return sigma, power_of_two_at_most(max(1.0, sigma / 2), limit=8)
-
-    def render(self, frame: Frame) -> np.ndarray:
-        h, w = frame.height, frame.width
-        sigma, factor = self._plan(h)
-        small = reduced(frame.image, factor)
-        blurred = cv2.GaussianBlur(small, (0, 0), sigmaX=max(0.5, sigma / factor),
-                                   borderType=cv2.BORDER_REFLECT)
-        if factor == 1:
-            return blurred
-        return cv2.resize(blurred, (w, h), dst=self._ring.get((h, w, 3)), interpolation=cv2.INTER_LINEAR)
-
-    def render_i420(self, frame: Frame) -> np.ndarray:
-        h, w = frame.height, frame.width
-        out = self._ring_i420.get(i420.shape(h, w))
-        source = i420.of_frame(frame)
-        if source is None:                  # no decoded planes (a still, a rotated video): convert the blur
-            return i420.to_i420(self.render(frame), out=out)
-        sigma, factor = self._plan(h)
-        (y, u, v), (to_y, to_u, to_v) = i420.planes(source, h, w), i420.planes(out, h, w)
-        _blur_plane(y, to_y, sigma, factor)
-        _blur_plane(u, to_u, sigma / 2, max(1, factor // 2))
-        _blur_plane(v, to_v, sigma / 2, max(1, factor // 2))
-        return out
-
-
-def _blur_plane(plane: np.ndarray, target: np.ndarray, sigma: float, k: int) -> None:
-    """Gaussian blur of one plane, `sigma` in its own pixels, done k times smaller; into `target`."""
-    if k == 1:
-        cv2.GaussianBlur(plane, (0, 0), sigmaX=max(0.5, sigma), dst=target, borderType=cv2.BORDER_REFLECT)
-        return
-    blurred = cv2.GaussianBlur(shrink(plane, k), (0, 0), sigmaX=max(0.5, sigma / k), borderType=cv2.BORDER_REFLECT)
-    cv2.resize(blurred, target.shape[::-1], dst=target, interpolation=cv2.INTER_LINEAR)
 
 
 class ImageBackground:
