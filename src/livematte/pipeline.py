@@ -7,13 +7,12 @@ on separate cores:
     engine thread:     engine + temporal smoothing    (ONNX Runtime, OpenCV: GIL released)
     refine thread:     refinement, decontamination    (OpenCV; absent when both are off)
     composite thread:  compositing (background, shadow: OpenCV)
-    main thread:       sink.write(frame) + progress   (RGB→YUV, FFmpeg encode: GIL released)
+    main thread:       sink.write(frame) + progress   (FFmpeg encode: GIL released)
 
-Why these splits: at 1080p with blur on 2 cores the busy ms per frame were engine ~25-30, smoothing
-~10-15, refinement ~17-30, decontamination ~20-30, compositing ~10-18, encode ~30-55. With refinement,
-decontamination and compositing on one thread, that thread was the slowest by far and the cores sat
-~18 % idle; split as above, in 4 alternated rounds in one process, 1080p blur went 17.0 → 17.8 fps
-(median; every round faster) with 1.82 → 1.86 cores busy.
+Where a 1080p blur frame's CPU goes (RenderReport.stage_cpu_seconds; tools/bench.py prints it), in ms:
+decode 3.1, engine 5.2, smoothing 1.6, refinement 6.3, compositing 4.8, encode 3.3, and libx264's and the
+decoder's own threads 31.6, of 56 in all. The split matters less than the CPU: with the stages on one,
+two or three threads, 1080p blur measured 0.84-0.85 of raw alike (5 alternated rounds, CPU 66-69 ms).
 
 The main thread encodes so that Ctrl-C (always delivered to the main thread) lands where the output
 is, and the sink can be finalised into a valid file of what was done. Frames pass between threads by
@@ -25,9 +24,8 @@ Thread budget on 2 cores (measured with tools/bench.py; the machine was shared, 
 larger than the ~10 % noise count): the pipeline's own threads give the overlap, and every library keeps
 the pool it has by default, which none of the alternatives beat:
 - libx264 keeps its own threads (1.5 × cores frame threads + lookahead): the encoder is most of the work,
-  the raw/bare baselines use the same settings, and capping it at 2 threads changed 1080p blur render
-  CPU per frame by less than the noise (125 vs 134 ms/frame, medians of 3 alternated runs, whose fps
-  spread 9-14 either way);
+  and the raw/bare baselines use the same settings. Its cost depends on the picture: the steady blurred
+  background (stages/background_blur.py) took it from 43 to 29 ms a frame;
 - the decoder uses frame threads (thread_type AUTO) for files, slice threads for live inputs;
 - ONNX Runtime: intra-op threads = cores // 2 (engine/onnx.py), no inter-op pool, idle workers sleep;
 - OpenCV runs each call on the thread that makes it (threads.py): the pipeline's own threads already
