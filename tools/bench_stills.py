@@ -135,19 +135,13 @@ def breakdown(args, paths: list[Path], out: Path) -> dict[str, float]:
             image = clock("decode", read_image, path).image
             batch = clock("engine: resize + normalise", lambda im: engine.prepare(im)[None], image)
             raw = clock("engine: inference", engine._run, batch)
-            height, width = image.shape[:2]
-            alpha = clock(
-                "engine: upsample mask", lambda r, w=width, h=height: upsample(engine, r, w, h), raw
-            )
-            frame = Frame(image=image, alpha=alpha)
+            # As build_stages runs it before refinement: the prediction goes on small (Frame.coarse).
+            coarse = clock("engine: read output", lambda r: engine.read_output(r)[0], raw)
+            frame = Frame(image=image, coarse=coarse)
             for stage in stages:
                 frame = clock(type(stage).__name__.lower(), stage, frame)
             clock("encode", write_image, out / f"{path.stem}{suffix}", frame.output)
     return {name: statistics.median(values) for name, values in times.items()}
-
-
-def upsample(engine, raw, width: int, height: int):
-    return engine.to_alpha(engine.read_output(raw)[0], width, height)
 
 
 class _Args:
