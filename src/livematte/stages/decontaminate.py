@@ -70,8 +70,10 @@ def _rows(name: str, n: int, shape: tuple = (), dtype=np.float32) -> np.ndarray:
     return scratch(f"decontaminate.{name}", (capacity, *shape), dtype)[:n]
 
 
-def _sample(images: list[np.ndarray], xs: np.ndarray, ys: np.ndarray, scale: float) -> list[np.ndarray]:
-    """Bilinear samples of small H×W×3 float32 images at full-size pixel positions: N×3 each."""
+def _sample(images: list[np.ndarray], xs: np.ndarray, ys: np.ndarray, offset: tuple[int, int],
+            scale: float) -> list[np.ndarray]:
+    """Bilinear samples of small H×W×3 float32 images at full-size pixel positions (xs, ys) + offset,
+    where the images' first pixel is the block at full-size (0, 0): N×3 each."""
     n = xs.size
     # remap's maps are images (sides under 32767), so the N positions are laid out as rows of 1024.
     cols = 1024
@@ -81,9 +83,19 @@ def _sample(images: list[np.ndarray], xs: np.ndarray, ys: np.ndarray, scale: flo
     flat_maps[n:] = 0
     np.multiply(xs, scale, out=flat_maps[:n, 0], casting="unsafe")
     np.multiply(ys, scale, out=flat_maps[:n, 1], casting="unsafe")
-    flat_maps[:n] += 0.5 * scale - 0.5          # pixel centres: (x + 0.5)·scale - 0.5
+    flat_maps[:n, 0] += (offset[0] + 0.5) * scale - 0.5     # pixel centres: (x + 0.5)·scale - 0.5
+    flat_maps[:n, 1] += (offset[1] + 0.5) * scale - 0.5
     return [cv2.remap(image, maps, None, cv2.INTER_LINEAR, dst=_rows(f"sampled{k}", rows, (cols, 3)),
                       borderMode=cv2.BORDER_REPLICATE).reshape(-1, 3)[:n] for k, image in enumerate(images)]
+
+
+def _small_window(x: int, y: int, w: int, h: int, sw: int, sh: int, margin: int) -> tuple[slice, slice]:
+    """The 1/4-size rows and columns that the local means at the full-size rectangle (x, y, w, h) read:
+    the blocks it covers, one more each side for the bilinear taps, and `margin` for the blurs, cut
+    to the small image (whose own border rules then apply, as for the whole image)."""
+    x0, y0 = max(0, x // _SCALE - 1 - margin), max(0, y // _SCALE - 1 - margin)
+    x1, y1 = min(sw, (x + w - 1) // _SCALE + 2 + margin), min(sh, (y + h - 1) // _SCALE + 2 + margin)
+    return slice(y0, y1), slice(x0, x1)
 
 
 def estimate_foreground_fast(image: np.ndarray, alpha: np.ndarray,
@@ -91,32 +103,40 @@ def estimate_foreground_fast(image: np.ndarray, alpha: np.ndarray,
     """Blur-fusion foreground colour, uint8 RGB at image size (into `out` when given); F = image outside
     the edge band."""
     # At the extremes F = I is exact (α = 1) or invisible (α = 0); only the band between needs work.
-    points = cv2.findNonZero(cv2.inRange(alpha, 3, 252))
-    if points is None:
-        return image
     h, w = alpha.shape
+    band = cv2.inRange(alpha, 3, 252, dst=scratch("decontaminate.band", (h, w)))
+    bx, by, bw, bh = cv2.boundingRect(band)
+    if bw == 0:
+        return image
+    points = cv2.findNonZero(band[by:by + bh, bx:bx + bw]).reshape(-1, 2)   # N×1×2 in OpenCV 4, N×2 in 5
     # The shared 1/4 copy (stages/buffers.py): exact 4×4 averages, cut to a multiple of 4.
     small_u8 = reduced(image, _SCALE)
     sh, sw = small_u8.shape[:2]
-    shape = small_u8.shape
-    img = scratch("decontaminate.img", shape, np.float32)
-    np.multiply(small_u8, np.float32(1.0 / 255.0), out=img)
-    a_small = shrink(alpha, _SCALE)
-    a = scratch("decontaminate.a", shape, np.float32)
-    np.multiply(cv2.cvtColor(a_small, cv2.COLOR_GRAY2RGB), np.float32(1.0 / 255.0), out=a)
     size_scale = max(h, w) / 1920 / _SCALE
     r1, r2 = (max(1, round(r * size_scale)) for r in _RADII)
+    # Blur-fusion is local: the means at the band read the small image at most r1 + r2 blocks away (and
+    # one more for the bilinear taps), so both passes run on that window of the small image only (a
+    # sixth of it for people in a 1080p room) and give the band what the whole image would.
+    rows, cols = _small_window(bx, by, bw, bh, sw, sh, r1 + r2 + 1)
+    window = small_u8[rows, cols]
+    shape = window.shape
+    img = scratch("decontaminate.img", shape, np.float32)
+    np.multiply(window, np.float32(1.0 / 255.0), out=img)
+    a_small = shrink(alpha[rows.start * _SCALE:rows.stop * _SCALE, cols.start * _SCALE:cols.stop * _SCALE], _SCALE)
+    a = scratch("decontaminate.a", shape, np.float32)
+    np.multiply(cv2.cvtColor(a_small, cv2.COLOR_GRAY2RGB), np.float32(1.0 / 255.0), out=a)
     f, b = _local_means(img, a, r1, r2)
     # Sample the local means bilinearly at the band's pixels only (a 1×N remap, not a full-size
     # upsample); the final correction uses the full-resolution pixel and alpha.
-    points = points.reshape(-1, 2)      # N×1×2 in OpenCV 4, N×2 in 5
     xs, ys = points[:, 0], points[:, 1]
     n = xs.size
     # The small copy covers the first sw·4 × sh·4 pixels exactly, so the scale is 1/4 both ways.
-    f_full, b_full = _sample([f, b], xs, ys, 1 / _SCALE)
+    f_full, b_full = _sample([f, b], xs, ys, (bx - cols.start * _SCALE, by - rows.start * _SCALE), 1 / _SCALE)
     flat = _rows("flat", n, (), np.intp)
-    np.multiply(ys, w, out=flat, casting="unsafe")
+    np.add(ys, by, out=flat, casting="unsafe")
+    flat *= w
     flat += xs
+    flat += bx
     # F = F̂ + α·(I - B̂ - α·(F̂ - B̂)) on N×3 rows, in reused buffers (fresh ones cost page faults).
     i = _rows("i", n, (3,))
     np.multiply(image.reshape(-1, 3).take(flat, axis=0, out=_rows("i8", n, (3,), np.uint8)),
