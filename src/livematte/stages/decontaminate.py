@@ -10,6 +10,7 @@ as a halo. We estimate F there.
 """
 from __future__ import annotations
 
+import threading
 from dataclasses import replace
 
 import cv2
@@ -63,30 +64,30 @@ def _local_means(img: np.ndarray, a: np.ndarray, r1: int, r2: int) -> tuple[np.n
     return f, b
 
 
+_capacity = threading.local()
+
+
+def _capacity_for(name: str, n: int) -> int:
+    """A size for this thread's scratch array `name` that holds n items: a power of two that only grows.
+    The band's size changes every frame and the buffer should not (a new one costs page faults)."""
+    held = getattr(_capacity, name, 0)
+    if n > held:
+        held = 1 << max(4, (n - 1).bit_length())
+        setattr(_capacity, name, held)
+    return held
+
+
 def _rows(name: str, n: int, shape: tuple = (), dtype=np.float32) -> np.ndarray:
-    """n rows of this thread's scratch array `name`, kept at a power-of-two capacity: the band's size
-    changes every frame, the buffer should not."""
-    capacity = 1 << max(10, (n - 1).bit_length())
-    return scratch(f"decontaminate.{name}", (capacity, *shape), dtype)[:n]
+    """n rows of this thread's scratch array `name`."""
+    return scratch(f"decontaminate.{name}", (_capacity_for(name, n), *shape), dtype)[:n]
 
 
-def _sample(images: list[np.ndarray], xs: np.ndarray, ys: np.ndarray, offset: tuple[int, int],
-            scale: float) -> list[np.ndarray]:
-    """Bilinear samples of small H×W×3 float32 images at full-size pixel positions (xs, ys) + offset,
-    where the images' first pixel is the block at full-size (0, 0): N×3 each."""
-    n = xs.size
-    # remap's maps are images (sides under 32767), so the N positions are laid out as rows of 1024.
-    cols = 1024
-    rows = -(-n // cols)
-    maps = _rows("maps", rows, (cols, 2))
-    flat_maps = maps.reshape(-1, 2)
-    flat_maps[n:] = 0
-    np.multiply(xs, scale, out=flat_maps[:n, 0], casting="unsafe")
-    np.multiply(ys, scale, out=flat_maps[:n, 1], casting="unsafe")
-    flat_maps[:n, 0] += (offset[0] + 0.5) * scale - 0.5     # pixel centres: (x + 0.5)·scale - 0.5
-    flat_maps[:n, 1] += (offset[1] + 0.5) * scale - 0.5
-    return [cv2.remap(image, maps, None, cv2.INTER_LINEAR, dst=_rows(f"sampled{k}", rows, (cols, 3)),
-                      borderMode=cv2.BORDER_REPLICATE).reshape(-1, 3)[:n] for k, image in enumerate(images)]
+def _grid(name: str, grid: tuple[int, int], channels: int, dtype=np.float32) -> np.ndarray:
+    """This thread's scratch array `name` as a rows×cols(×channels) grid of per-pixel values."""
+    rows, cols = grid
+    capacity = _capacity_for(name, rows)
+    shape = (capacity, cols, channels) if channels > 1 else (capacity, cols)
+    return scratch(f"decontaminate.{name}", shape, dtype)[:rows]
 
 
 def _small_window(x: int, y: int, w: int, h: int, sw: int, sh: int, margin: int) -> tuple[slice, slice]:
@@ -126,40 +127,46 @@ def estimate_foreground_fast(image: np.ndarray, alpha: np.ndarray,
     a = scratch("decontaminate.a", shape, np.float32)
     np.multiply(cv2.cvtColor(a_small, cv2.COLOR_GRAY2RGB), np.float32(1.0 / 255.0), out=a)
     f, b = _local_means(img, a, r1, r2)
-    # Sample the local means bilinearly at the band's pixels only (a 1×N remap, not a full-size
-    # upsample); the final correction uses the full-resolution pixel and alpha.
-    xs, ys = points[:, 0], points[:, 1]
-    n = xs.size
-    # The small copy covers the first sw·4 × sh·4 pixels exactly, so the scale is 1/4 both ways.
-    f_full, b_full = _sample([f, b], xs, ys, (bx - cols.start * _SCALE, by - rows.start * _SCALE), 1 / _SCALE)
+    # Per band pixel, laid out as an image of rows of 1024 (remap's maps are images, sides under 32767),
+    # so that every step is one OpenCV call: gathering I and α with nearest-pixel remaps, sampling the
+    # local means bilinearly at the same positions (a 1×N remap, not a full-size upsample), then the
+    # correction with the full-resolution pixel and alpha. numpy's fancy indexing and broadcasting cost
+    # several times more.
+    n = points.shape[0]
+    cols_n = 1024
+    grid = (-(-n // cols_n), cols_n)
+    at = _grid("at", grid, 2)
+    flat_at = at.reshape(-1, 1, 2)      # (N, 1, 2): a 2-channel column to OpenCV, so scalars apply per axis
+    flat_at[n:] = 0                     # the padding samples pixel (0, 0) and is never written back
+    cv2.add(points.reshape(-1, 1, 2), (bx, by, 0, 0), dst=flat_at[:n], dtype=cv2.CV_32F)
+    i8 = cv2.remap(image, at, None, cv2.INTER_NEAREST, dst=_grid("i8", grid, 3, np.uint8))
+    al8 = cv2.remap(alpha, at, None, cv2.INTER_NEAREST, dst=_grid("al8", grid, 1, np.uint8))
+    # Pixel centres on the window of the small copy: (x + 0.5)/4 - 0.5 - window origin. The small copy
+    # covers the first sw·4 × sh·4 pixels exactly, so the scale is 1/4 both ways.
+    small_at = cv2.multiply(at, (1.0 / _SCALE,) * 4, dst=_grid("small_at", grid, 2))
+    shift = 0.5 / _SCALE - 0.5
+    cv2.add(small_at, (shift - cols.start, shift - rows.start, 0, 0), dst=small_at)
+    f_at, b_at = (cv2.remap(m, small_at, None, cv2.INTER_LINEAR, dst=_grid(name, grid, 3),
+                            borderMode=cv2.BORDER_REPLICATE) for m, name in ((f, "f_at"), (b, "b_at")))
+    # F = F̂ + α·(I - B̂ - α·(F̂ - B̂)), then ×255 with saturation (the clip to 0-1) and rounding.
+    unit = (1.0 / 255.0,) * 4           # Scalars: every channel, in OpenCV 4 as in 5
+    i = cv2.multiply(i8, unit, dst=_grid("i", grid, 3), dtype=cv2.CV_32F)
+    al = cv2.multiply(cv2.cvtColor(al8, cv2.COLOR_GRAY2RGB, dst=_grid("al83", grid, 3, np.uint8)), unit,
+                      dst=_grid("al", grid, 3), dtype=cv2.CV_32F)
+    t = cv2.multiply(cv2.subtract(f_at, b_at, dst=_grid("t", grid, 3)), al, dst=_grid("t", grid, 3))
+    u = cv2.subtract(cv2.subtract(i, b_at, dst=i), t, dst=i)
+    fg = cv2.add(f_at, cv2.multiply(al, u, dst=i), dst=i)
+    fg8 = cv2.multiply(fg, (255.0,) * 4, dst=_grid("fg8", grid, 3, np.uint8), dtype=cv2.CV_8U)
     flat = _rows("flat", n, (), np.intp)
-    np.add(ys, by, out=flat, casting="unsafe")
+    np.add(points[:, 1], by, out=flat, casting="unsafe")
     flat *= w
-    flat += xs
+    flat += points[:, 0]
     flat += bx
-    # F = F̂ + α·(I - B̂ - α·(F̂ - B̂)) on N×3 rows, in reused buffers (fresh ones cost page faults).
-    i = _rows("i", n, (3,))
-    np.multiply(image.reshape(-1, 3).take(flat, axis=0, out=_rows("i8", n, (3,), np.uint8)),
-                np.float32(1.0 / 255.0), out=i)
-    al = _rows("al", n, (1,))
-    np.multiply(alpha.reshape(-1, 1).take(flat, axis=0, out=_rows("al8", n, (1,), np.uint8)),
-                np.float32(1.0 / 255.0), out=al)
-    fg = np.subtract(i, b_full, out=i)
-    t = np.subtract(f_full, b_full, out=_rows("t", n, (3,)))
-    t *= al
-    fg -= t
-    fg *= al
-    fg += f_full
-    np.clip(fg, 0.0, 1.0, out=fg)
-    fg *= 255.0
-    fg += 0.5
     if out is None:
         out = np.empty_like(image)
     np.copyto(out, image)
     # Scatter whole 3-byte pixels (a void view): 3× faster than numpy's row-wise fancy assignment.
-    fg8 = _rows("fg8", n, (3,), np.uint8)
-    np.copyto(fg8, fg, casting="unsafe")
-    out.reshape(-1, 3).view("V3").reshape(-1)[flat] = fg8.view("V3").reshape(-1)
+    out.reshape(-1, 3).view("V3").reshape(-1)[flat] = fg8.reshape(-1, 3)[:n].view("V3").reshape(-1)
     return out
 
 
