@@ -25,29 +25,41 @@ _RADII = (90, 6)    # blur radii at 1080p of the two blur-fusion passes (the pap
 _EPS = 1e-5
 
 
-def _local_means(img: np.ndarray, a: np.ndarray, r1: int, r2: int) -> tuple[np.ndarray, np.ndarray]:
-    """Both blur-fusion passes on the small float32 copy (img H×W×3, a H×W×3): the final local F and B.
+def _local_means(img: np.ndarray, a1: np.ndarray, r1: int, r2: int,
+                 inner: tuple[slice, slice]) -> tuple[np.ndarray, np.ndarray]:
+    """Both blur-fusion passes on a window of the small float32 copy (img h×w×3, alpha a1 h×w): the final
+    local F and B on its `inner` part, which must lie r1 inside the window's cut edges.
 
     The paper's pass is F̂ = blur(F·a)/blur(a), B̂ = blur(B·(1-a))/blur(1-a), then F corrected so the mix
     reproduces I. In pass 1 F = B = I, so blur(I·(1-a)) = blur(I) - blur(I·a) and blur(1-a) = 1 - blur(a):
-    three blurs instead of five. All through OpenCV into this thread's reused scratch arrays: numpy
-    broadcasting costs several times more, and fresh megabyte temporaries cost page faults.
+    three blurs instead of five. Only those three wide blurs need the whole window; everything after
+    them runs on `inner` (pass 2's r2 blurs are off near inner's edges, r2 further out than the band
+    reads). All through OpenCV into this thread's reused scratch arrays: numpy broadcasting costs
+    several times more, and fresh megabyte temporaries cost page faults.
     """
+    shape = img[inner].shape
+
     def buf(i: int) -> np.ndarray:
-        return scratch(f"decontaminate.{i}", img.shape, np.float32)
+        return scratch(f"decontaminate.{i}", shape, np.float32)
+
+    def wide(i: int) -> np.ndarray:
+        return scratch(f"decontaminate.wide{i}", img.shape, np.float32)
 
     def box(r: int) -> tuple[int, int]:
         return 2 * r + 1, 2 * r + 1
 
     eps, one = (_EPS,) * 4, (1.0 + _EPS,) * 4     # Scalars: every channel, in OpenCV 4 as in 5
-    def blur_a(r: int) -> np.ndarray:    # alpha's three channels are equal: blur one, copy it out
-        one_channel = cv2.blur(a[:, :, 0], box(r), dst=scratch("decontaminate.a1", a.shape[:2], np.float32))
-        return cv2.cvtColor(one_channel, cv2.COLOR_GRAY2RGB, dst=buf(2))
 
-    blurred_a = blur_a(r1)
-    blurred_ia = cv2.blur(cv2.multiply(img, a, dst=buf(1)), box(r1), dst=buf(3))
+    def three(one_channel: np.ndarray, i: int) -> np.ndarray:    # alpha's three channels are equal
+        return cv2.cvtColor(one_channel, cv2.COLOR_GRAY2RGB, dst=buf(i))
+
+    a = cv2.cvtColor(a1, cv2.COLOR_GRAY2RGB, dst=wide(0))
+    blurred_ia = cv2.blur(cv2.multiply(img, a, dst=wide(1)), box(r1), dst=wide(2))[inner]
+    blurred_i = cv2.blur(img, box(r1), dst=wide(1))[inner]
+    blurred_a = three(cv2.blur(a1, box(r1), dst=scratch("decontaminate.a1", a1.shape, np.float32))[inner], 2)
+    a, img = a[inner], img[inner]
     f = cv2.divide(blurred_ia, cv2.add(blurred_a, eps, dst=buf(1)), dst=buf(4))
-    b_num = cv2.subtract(cv2.blur(img, box(r1), dst=buf(1)), blurred_ia, dst=buf(1))
+    b_num = cv2.subtract(blurred_i, blurred_ia, dst=buf(1))
     b = cv2.divide(b_num, cv2.subtract(one, blurred_a, dst=buf(3)), dst=buf(5))
     # corrected F = F̂ + a·(I - a·F̂ - (1-a)·B̂) = F̂ + a·(I - B̂ - a·(F̂ - B̂)), clipped to 0-1.
     t = cv2.multiply(a, cv2.subtract(f, b, dst=buf(1)), dst=buf(1))
@@ -55,7 +67,7 @@ def _local_means(img: np.ndarray, a: np.ndarray, r1: int, r2: int) -> tuple[np.n
     corrected = cv2.add(f, cv2.multiply(a, u, dst=buf(3)), dst=buf(3))
     np.clip(corrected, 0.0, 1.0, out=corrected)
     # Pass 2 with the corrected F and pass 1's B.
-    blurred_a = blur_a(r2)
+    blurred_a = three(cv2.blur(a1[inner], box(r2), dst=scratch("decontaminate.a2", shape[:2], np.float32)), 2)
     blurred_fa = cv2.blur(cv2.multiply(corrected, a, dst=buf(1)), box(r2), dst=buf(4))
     f = cv2.divide(blurred_fa, cv2.add(blurred_a, eps, dst=buf(1)), dst=buf(6))
     b_weighted = cv2.subtract(b, cv2.multiply(b, a, dst=buf(1)), dst=buf(1))
@@ -118,15 +130,17 @@ def estimate_foreground_fast(image: np.ndarray, alpha: np.ndarray,
     # Blur-fusion is local: the means at the band read the small image at most r1 + r2 blocks away (and
     # one more for the bilinear taps), so both passes run on that window of the small image only (a
     # sixth of it for people in a 1080p room) and give the band what the whole image would.
-    rows, cols = _small_window(bx, by, bw, bh, sw, sh, r1 + r2 + 1)
+    rows, cols = _small_window(bx, by, bw, bh, sw, sh, r1 + r2)
     window = small_u8[rows, cols]
-    shape = window.shape
-    img = scratch("decontaminate.img", shape, np.float32)
+    img = scratch("decontaminate.img", window.shape, np.float32)
     np.multiply(window, np.float32(1.0 / 255.0), out=img)
     a_small = shrink(alpha[rows.start * _SCALE:rows.stop * _SCALE, cols.start * _SCALE:cols.stop * _SCALE], _SCALE)
-    a = scratch("decontaminate.a", shape, np.float32)
-    np.multiply(cv2.cvtColor(a_small, cv2.COLOR_GRAY2RGB), np.float32(1.0 / 255.0), out=a)
-    f, b = _local_means(img, a, r1, r2)
+    a1 = np.multiply(a_small, np.float32(1.0 / 255.0), out=scratch("decontaminate.a", a_small.shape, np.float32))
+    # The part of the window that pass 1 must finish for pass 2: r2 around what the band samples.
+    near_rows, near_cols = _small_window(bx, by, bw, bh, sw, sh, r2)
+    inner = (slice(near_rows.start - rows.start, near_rows.stop - rows.start),
+             slice(near_cols.start - cols.start, near_cols.stop - cols.start))
+    f, b = _local_means(img, a1, r1, r2, inner)
     # Per band pixel, laid out as an image of rows of 1024 (remap's maps are images, sides under 32767),
     # so that every step is one OpenCV call: gathering I and α with nearest-pixel remaps, sampling the
     # local means bilinearly at the same positions (a 1×N remap, not a full-size upsample), then the
@@ -145,7 +159,7 @@ def estimate_foreground_fast(image: np.ndarray, alpha: np.ndarray,
     # covers the first sw·4 × sh·4 pixels exactly, so the scale is 1/4 both ways.
     small_at = cv2.multiply(at, (1.0 / _SCALE,) * 4, dst=_grid("small_at", grid, 2))
     shift = 0.5 / _SCALE - 0.5
-    cv2.add(small_at, (shift - cols.start, shift - rows.start, 0, 0), dst=small_at)
+    cv2.add(small_at, (shift - near_cols.start, shift - near_rows.start, 0, 0), dst=small_at)
     f_at, b_at = (cv2.remap(m, small_at, None, cv2.INTER_LINEAR, dst=_grid(name, grid, 3),
                             borderMode=cv2.BORDER_REPLICATE) for m, name in ((f, "f_at"), (b, "b_at")))
     # F = F̂ + α·(I - B̂ - α·(F̂ - B̂)), then ×255 with saturation (the clip to 0-1) and rounding.
