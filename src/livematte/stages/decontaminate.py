@@ -18,7 +18,7 @@ import numpy as np
 
 from ..config import DecontaminateConfig
 from ..frame import Frame
-from .buffers import Ring, reduced, scratch, shrink
+from .buffers import Ring, reduced, scratch
 
 _SCALE = 4
 _RADII = (90, 6)    # blur radii at 1080p of the two blur-fusion passes (the paper's values)
@@ -61,11 +61,11 @@ def _local_means(img: np.ndarray, a1: np.ndarray, r1: int, r2: int,
     f = cv2.divide(blurred_ia, cv2.add(blurred_a, eps, dst=buf(1)), dst=buf(4))
     b_num = cv2.subtract(blurred_i, blurred_ia, dst=buf(1))
     b = cv2.divide(b_num, cv2.subtract(one, blurred_a, dst=buf(3)), dst=buf(5))
-    # corrected F = F̂ + a·(I - a·F̂ - (1-a)·B̂) = F̂ + a·(I - B̂ - a·(F̂ - B̂)), clipped to 0-1.
+    # corrected F = F̂ + a·(I - a·F̂ - (1-a)·B̂) = F̂ + a·(I - B̂ - a·(F̂ - B̂)), clipped to 0-255.
     t = cv2.multiply(a, cv2.subtract(f, b, dst=buf(1)), dst=buf(1))
     u = cv2.subtract(cv2.subtract(img, b, dst=buf(3)), t, dst=buf(3))
     corrected = cv2.add(f, cv2.multiply(a, u, dst=buf(3)), dst=buf(3))
-    np.clip(corrected, 0.0, 1.0, out=corrected)
+    cv2.max(cv2.min(corrected, (255.0,) * 4, dst=corrected), (0.0,) * 4, dst=corrected)   # to 0-255
     # Pass 2 with the corrected F and pass 1's B.
     blurred_a = three(cv2.blur(a1[inner], box(r2), dst=scratch("decontaminate.a2", shape[:2], np.float32)), 2)
     blurred_fa = cv2.blur(cv2.multiply(corrected, a, dst=buf(1)), box(r2), dst=buf(4))
@@ -102,6 +102,18 @@ def _grid(name: str, grid: tuple[int, int], channels: int, dtype=np.float32) -> 
     return scratch(f"decontaminate.{name}", shape, dtype)[:rows]
 
 
+def _sample(means: np.ndarray, at: np.ndarray, grid: tuple[int, int], name: str) -> np.ndarray:
+    """Bilinear samples of a small h×w×3 float32 image at the grid's positions `at`, as a grid×3 array.
+
+    Through four channels: OpenCV's 4-channel float remap is twice as fast as its 3-channel one, even
+    with the conversions either side (on the small window and on the grid, both cheap)."""
+    four = cv2.cvtColor(means, cv2.COLOR_RGB2RGBA,
+                        dst=scratch(f"decontaminate.{name}4", (*means.shape[:2], 4), np.float32))
+    sampled = cv2.remap(four, at, None, cv2.INTER_LINEAR, dst=_grid(f"{name}4", grid, 4),
+                        borderMode=cv2.BORDER_REPLICATE)
+    return cv2.cvtColor(sampled, cv2.COLOR_RGBA2RGB, dst=_grid(name, grid, 3))
+
+
 def _small_window(x: int, y: int, w: int, h: int, sw: int, sh: int, margin: int) -> tuple[slice, slice]:
     """The 1/4-size rows and columns that the local means at the full-size rectangle (x, y, w, h) read:
     the blocks it covers, one more each side for the bilinear taps, and `margin` for the blurs, cut
@@ -121,7 +133,9 @@ def estimate_foreground_fast(image: np.ndarray, alpha: np.ndarray,
     bx, by, bw, bh = cv2.boundingRect(band)
     if bw == 0:
         return image
-    points = cv2.findNonZero(band[by:by + bh, bx:bx + bw]).reshape(-1, 2)   # N×1×2 in OpenCV 4, N×2 in 5
+    # Into a reused N×1×2 array (OpenCV 4 and 5 both keep one of that shape): a fresh one costs page faults.
+    band = band[by:by + bh, bx:bx + bw]
+    points = cv2.findNonZero(band, idx=_rows("points", cv2.countNonZero(band), (1, 2), np.int32)).reshape(-1, 2)
     # The shared 1/4 copy (stages/buffers.py): exact 4×4 averages, cut to a multiple of 4.
     small_u8 = reduced(image, _SCALE)
     sh, sw = small_u8.shape[:2]
@@ -132,9 +146,16 @@ def estimate_foreground_fast(image: np.ndarray, alpha: np.ndarray,
     # sixth of it for people in a 1080p room) and give the band what the whole image would.
     rows, cols = _small_window(bx, by, bw, bh, sw, sh, r1 + r2)
     window = small_u8[rows, cols]
+    # Colours stay in 0-255 (everything but the clip is linear in them), alpha becomes 0-1. uint8 → float32
+    # through numpy's cast: OpenCV's mixed-type arithmetic is several times slower.
     img = scratch("decontaminate.img", window.shape, np.float32)
-    np.multiply(window, np.float32(1.0 / 255.0), out=img)
-    a_small = shrink(alpha[rows.start * _SCALE:rows.stop * _SCALE, cols.start * _SCALE:cols.stop * _SCALE], _SCALE)
+    np.copyto(img, window)
+    # Alpha's 4×4 averages on the window, as buffers.shrink makes them (two exact halvings), into scratch.
+    a_small = alpha[rows.start * _SCALE:rows.stop * _SCALE, cols.start * _SCALE:cols.stop * _SCALE]
+    for step in (2, 4):
+        size = (window.shape[1] * _SCALE // step, window.shape[0] * _SCALE // step)
+        a_small = cv2.resize(a_small, size, dst=scratch(f"decontaminate.alpha{step}", size[::-1]),
+                             interpolation=cv2.INTER_AREA)
     a1 = np.multiply(a_small, np.float32(1.0 / 255.0), out=scratch("decontaminate.a", a_small.shape, np.float32))
     # The part of the window that pass 1 must finish for pass 2: r2 around what the band samples.
     near_rows, near_cols = _small_window(bx, by, bw, bh, sw, sh, r2)
@@ -160,17 +181,17 @@ def estimate_foreground_fast(image: np.ndarray, alpha: np.ndarray,
     small_at = cv2.multiply(at, (1.0 / _SCALE,) * 4, dst=_grid("small_at", grid, 2))
     shift = 0.5 / _SCALE - 0.5
     cv2.add(small_at, (shift - near_cols.start, shift - near_rows.start, 0, 0), dst=small_at)
-    f_at, b_at = (cv2.remap(m, small_at, None, cv2.INTER_LINEAR, dst=_grid(name, grid, 3),
-                            borderMode=cv2.BORDER_REPLICATE) for m, name in ((f, "f_at"), (b, "b_at")))
-    # F = F̂ + α·(I - B̂ - α·(F̂ - B̂)), then ×255 with saturation (the clip to 0-1) and rounding.
-    unit = (1.0 / 255.0,) * 4           # Scalars: every channel, in OpenCV 4 as in 5
-    i = cv2.multiply(i8, unit, dst=_grid("i", grid, 3), dtype=cv2.CV_32F)
-    al = cv2.multiply(cv2.cvtColor(al8, cv2.COLOR_GRAY2RGB, dst=_grid("al83", grid, 3, np.uint8)), unit,
-                      dst=_grid("al", grid, 3), dtype=cv2.CV_32F)
+    f_at, b_at = (_sample(m, small_at, grid, name) for m, name in ((f, "f_at"), (b, "b_at")))
+    # F = F̂ + α·(I - B̂ - α·(F̂ - B̂)), then rounded to uint8 with saturation (the clip to 0-255).
+    i = _grid("i", grid, 3)
+    np.copyto(i, i8)
+    al83 = cv2.cvtColor(al8, cv2.COLOR_GRAY2RGB, dst=_grid("al83", grid, 3, np.uint8))
+    al = np.multiply(al83, np.float32(1.0 / 255.0), out=_grid("al", grid, 3))
     t = cv2.multiply(cv2.subtract(f_at, b_at, dst=_grid("t", grid, 3)), al, dst=_grid("t", grid, 3))
     u = cv2.subtract(cv2.subtract(i, b_at, dst=i), t, dst=i)
     fg = cv2.add(f_at, cv2.multiply(al, u, dst=i), dst=i)
-    fg8 = cv2.multiply(fg, (255.0,) * 4, dst=_grid("fg8", grid, 3, np.uint8), dtype=cv2.CV_8U)
+    # Negatives to 0 first: convertScaleAbs is the fast float → uint8 (rounding, saturating at 255).
+    fg8 = cv2.convertScaleAbs(cv2.max(fg, (0.0,) * 4, dst=fg), dst=_grid("fg8", grid, 3, np.uint8))
     flat = _rows("flat", n, (), np.intp)
     np.add(points[:, 1], by, out=flat, casting="unsafe")
     flat *= w
