@@ -9,10 +9,8 @@ numpy ~35 ms.
 Built with i420=True (only for a yuv420p file output), an opaque composite of an even-sized frame is
 done in I420 instead (stages/i420.py): frame.output is then the (3H/2)×W picture the encoder takes,
 half the bytes to blend and no RGB→I420 conversion in the sink. The foreground is the source's decoded
-planes (frame.yuv), also under a decontaminated colour: that differs from the image only inside a box
-(Frame.meta[FOREGROUND_BOX]), which alone is converted and blended again (1080p: ~0.15 ms instead of
-0.9 ms for converting the whole foreground). Any other foreground converts as the sink would have.
-Whatever can't be done in I420 (a background without render_i420) takes the RGB path.
+planes (frame.yuv) unless a decontaminated colour was set; anything else converts as the sink would
+have. Whatever can't be done in I420 (a background without render_i420) takes the RGB path.
 """
 
 from __future__ import annotations
@@ -27,7 +25,6 @@ from ..frame import Frame
 from . import i420 as yuv
 from .background import parse_background
 from .buffers import Ring, scratch
-from .decontaminate import FOREGROUND_BOX
 
 
 class Composite:
@@ -71,22 +68,13 @@ class Composite:
             return None
         h, w = frame.height, frame.width
         bg = render(frame)
-        decoded = yuv.of_frame(frame)
-        # The foreground as I420: the decoded planes where it is the image; where decontamination says it
-        # differs only inside a box, those planes and then that box converted; else all of it converted.
-        box = frame.meta.get(FOREGROUND_BOX) if frame.foreground is not None else None
-        plain = frame.foreground is None or frame.foreground is frame.image
-        front = decoded if plain or box is not None else None
+        front = yuv.of_frame(frame) if frame.foreground is None else None
         if front is None:
             front = yuv.to_i420(fg, out=scratch("composite.fg_i420", yuv.shape(h, w)))
-            box = None
         if shadow is not None:
             # Darkening is black laid over the background with the shadow as its alpha.
             bg = yuv.over(yuv.black(h, w), bg, shadow, out=scratch("composite.shadowed", yuv.shape(h, w)))
-        out = yuv.over(front, bg, frame.alpha, out=self._ring_i420.get(yuv.shape(h, w)))
-        if box is not None and not plain:
-            yuv.over_box(fg, bg, frame.alpha, out, box)
-        return out
+        return yuv.over(front, bg, frame.alpha, out=self._ring_i420.get(yuv.shape(h, w)))
 
     def reset(self) -> None:
         reset = getattr(self.background, "reset", None)

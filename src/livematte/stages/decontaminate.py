@@ -21,8 +21,6 @@ from ..frame import Frame
 from .buffers import Ring, reduced, scratch
 
 _SCALE = 4
-# Frame.meta key: (x, y, w, h), the box outside which the foreground is the image, unchanged.
-FOREGROUND_BOX = "foreground_box"
 _RADII = (90, 6)    # blur radii at 1080p of the two blur-fusion passes (the paper's values)
 _EPS = 1e-5
 
@@ -128,24 +126,16 @@ def _small_window(x: int, y: int, w: int, h: int, sw: int, sh: int, margin: int)
 def estimate_foreground_fast(image: np.ndarray, alpha: np.ndarray,
                              out: np.ndarray | None = None) -> np.ndarray:
     """Blur-fusion foreground colour, uint8 RGB at image size (into `out` when given); F = image outside
-    the edge band (and `image` itself when there is no band)."""
-    return _estimate(image, alpha, out)[0]
-
-
-def _estimate(image: np.ndarray, alpha: np.ndarray,
-              out: np.ndarray | None) -> tuple[np.ndarray, tuple[int, int, int, int] | None]:
-    """estimate_foreground_fast, and the box (x, y, w, h) outside which F = image (None: nowhere else)."""
+    the edge band."""
     # At the extremes F = I is exact (α = 1) or invisible (α = 0); only the band between needs work.
     h, w = alpha.shape
-    # The band lies inside the subject's bounding box (α > 0), which one fast pass over alpha finds; the
-    # band itself is then looked for there only (people in a 1080p room: a sixth of the frame).
-    bx, by, bw, bh = cv2.boundingRect(alpha)
-    band = cv2.inRange(alpha[by:by + bh, bx:bx + bw], 3, 252, dst=scratch("decontaminate.band", (bh, bw)))
-    count = cv2.countNonZero(band) if bw else 0
-    if count == 0:
-        return image, None
+    band = cv2.inRange(alpha, 3, 252, dst=scratch("decontaminate.band", (h, w)))
+    bx, by, bw, bh = cv2.boundingRect(band)
+    if bw == 0:
+        return image
     # Into a reused N×1×2 array (OpenCV 4 and 5 both keep one of that shape): a fresh one costs page faults.
-    points = cv2.findNonZero(band, idx=_rows("points", count, (1, 2), np.int32)).reshape(-1, 2)
+    band = band[by:by + bh, bx:bx + bw]
+    points = cv2.findNonZero(band, idx=_rows("points", cv2.countNonZero(band), (1, 2), np.int32)).reshape(-1, 2)
     # The shared 1/4 copy (stages/buffers.py): exact 4×4 averages, cut to a multiple of 4.
     small_u8 = reduced(image, _SCALE)
     sh, sw = small_u8.shape[:2]
@@ -212,7 +202,7 @@ def _estimate(image: np.ndarray, alpha: np.ndarray,
     np.copyto(out, image)
     # Scatter whole 3-byte pixels (a void view): 3× faster than numpy's row-wise fancy assignment.
     out.reshape(-1, 3).view("V3").reshape(-1)[flat] = fg8.reshape(-1, 3)[:n].view("V3").reshape(-1)
-    return out, (bx, by, bw, bh)
+    return out
 
 
 def estimate_foreground_ml(image: np.ndarray, alpha: np.ndarray) -> np.ndarray:
@@ -232,11 +222,8 @@ class Decontaminate:
     def __call__(self, frame: Frame) -> Frame:
         if self._precise:
             return replace(frame, foreground=estimate_foreground_ml(frame.image, frame.alpha))
-        foreground, box = _estimate(frame.image, frame.alpha, self._ring.get(frame.image.shape))
-        if box is None:
-            return replace(frame, foreground=foreground)
-        # For a composite that can start from the decoded picture and convert only this box (stages/i420.py).
-        return replace(frame, foreground=foreground, meta={**frame.meta, FOREGROUND_BOX: box})
+        out = self._ring.get(frame.image.shape)
+        return replace(frame, foreground=estimate_foreground_fast(frame.image, frame.alpha, out=out))
 
     def reset(self) -> None:
         pass

@@ -90,33 +90,3 @@ def _blend(fg: np.ndarray, bg: np.ndarray, a: np.ndarray, out: np.ndarray, tag: 
     inverse = cv2.bitwise_not(a, dst=scratch(f"i420.inverse.{tag}", size))
     back = cv2.multiply(bg, inverse, dst=scratch(f"i420.back.{tag}", size), scale=1 / 255)
     cv2.add(front, back, dst=out)
-
-
-def over_box(fg_rgb: np.ndarray, bg: np.ndarray, alpha: np.ndarray, out: np.ndarray,
-             box: tuple[int, int, int, int]) -> np.ndarray:
-    """Blend the rectangle `box` (x, y, w, h) of `out` (an I420 composite over `bg`) again, with the RGB
-    foreground `fg_rgb` (H×W×3) converted to I420 there only; returns `out`.
-
-    For a foreground that differs from the decoded picture only inside a box (decontamination's edge
-    band): composite the decoded planes, then this, instead of converting the whole foreground. The box
-    is widened to even edges, so its 2×2 chroma blocks, their average alpha and OpenCV's conversion are
-    those of the whole picture: inside it the result is what converting everything would give."""
-    h, w = alpha.shape
-    x, y, bw, bh = box
-    if bw <= 0 or bh <= 0:
-        return out
-    x0, y0 = max(0, x) & ~1, max(0, y) & ~1
-    x1, y1 = min(w, (x + bw + 1) & ~1), min(h, (y + bh + 1) & ~1)
-    if x1 <= x0 or y1 <= y0:
-        return out
-    ph, pw = y1 - y0, x1 - x0
-    patch = planes(to_i420(fg_rgb[y0:y1, x0:x1], out=scratch("i420.patch", shape(ph, pw))), ph, pw)
-    a = alpha[y0:y1, x0:x1]
-    a_chroma = cv2.resize(a, (pw // 2, ph // 2), dst=scratch("i420.patch_alpha", (ph // 2, pw // 2)),
-                          interpolation=cv2.INTER_AREA)
-    rows, cols = (slice(y0, y1), slice(y0 // 2, y1 // 2)), (slice(x0, x1), slice(x0 // 2, x1 // 2))
-    for k, (front, back, target) in enumerate(zip(patch, planes(bg, h, w), planes(out, h, w), strict=True)):
-        half = int(k > 0)
-        _blend(front, back[rows[half], cols[half]], a_chroma if half else a, target[rows[half], cols[half]],
-               f"box{k}")
-    return out
