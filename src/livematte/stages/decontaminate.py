@@ -129,13 +129,15 @@ def estimate_foreground_fast(image: np.ndarray, alpha: np.ndarray,
     the edge band."""
     # At the extremes F = I is exact (α = 1) or invisible (α = 0); only the band between needs work.
     h, w = alpha.shape
-    band = cv2.inRange(alpha, 3, 252, dst=scratch("decontaminate.band", (h, w)))
-    bx, by, bw, bh = cv2.boundingRect(band)
-    if bw == 0:
+    # The band lies inside the subject's bounding box (α > 0), which one fast pass over alpha finds; the
+    # band itself is then looked for there only (people in a 1080p room: a sixth of the frame).
+    bx, by, bw, bh = cv2.boundingRect(alpha)
+    band = cv2.inRange(alpha[by:by + bh, bx:bx + bw], 3, 252, dst=scratch("decontaminate.band", (bh, bw)))
+    count = cv2.countNonZero(band) if bw else 0
+    if count == 0:
         return image
     # Into a reused N×1×2 array (OpenCV 4 and 5 both keep one of that shape): a fresh one costs page faults.
-    band = band[by:by + bh, bx:bx + bw]
-    points = cv2.findNonZero(band, idx=_rows("points", cv2.countNonZero(band), (1, 2), np.int32)).reshape(-1, 2)
+    points = cv2.findNonZero(band, idx=_rows("points", count, (1, 2), np.int32)).reshape(-1, 2)
     # The shared 1/4 copy (stages/buffers.py): exact 4×4 averages, cut to a multiple of 4.
     small_u8 = reduced(image, _SCALE)
     sh, sw = small_u8.shape[:2]
