@@ -189,8 +189,20 @@ def test_band_at_the_frame_border_matches_too():
     assert np.abs(got.astype(np.int16) - expected).max() <= 1
 
 
-def test_no_band_returns_the_image():
+@pytest.mark.parametrize("fill", ["hard edge", "empty", "solid"])
+def test_no_band_returns_the_image(fill):
     image = np.full((64, 96, 3), 90, np.uint8)
     alpha = np.zeros((64, 96), np.uint8)
-    alpha[:, :40] = 255
+    alpha[:, :40] = 255 if fill == "hard edge" else 0
+    alpha[:] = 255 if fill == "solid" else alpha
     assert estimate_foreground_fast(image, alpha) is image
+
+
+def test_a_one_pixel_band_at_a_corner():
+    image = np.full((64, 96, 3), 90, np.uint8)
+    image[-1, -1] = (200, 10, 10)
+    alpha = np.zeros((64, 96), np.uint8)
+    alpha[-1, -1] = 100
+    got = estimate_foreground_fast(image, alpha)
+    assert np.abs(got.astype(np.int16) - reference_foreground(image, alpha)).max() <= 1
+    assert np.array_equal(got[:-1], image[:-1])

@@ -4,8 +4,10 @@ An edge pixel is a mix I = αF + (1-α)B; compositing I itself onto a new backgr
 as a halo. We estimate F there.
 - Video (`fast`): blur-fusion (Forte & Pitié 2020, "Approximate Fast Foreground Colour Estimation"):
   F and B are taken as local alpha-weighted means, then F is corrected so the mix reproduces I. The
-  means are computed on a 1/4-size copy and F is evaluated only in the edge band (0 < α < 255);
-  elsewhere F = I (α = 1: exact; α = 0: invisible).
+  means are computed on a 1/4-size copy, only on the window of it that the edge band (3 ≤ α ≤ 252)
+  reads, and F is evaluated only in that band, pixel by pixel; elsewhere F = I (α = 1: exact; α = 0:
+  invisible). 1080p, one thread: ~4 ms, where the whole-frame version took ~9 (same result ±1 level;
+  tests/test_decontaminate_equal.py keeps that version as the reference).
 - Stills (`ml`, with refine.quality = "matting"): pymatting's multi-level estimate_foreground_ml.
 """
 from __future__ import annotations
@@ -132,8 +134,10 @@ def estimate_foreground_fast(image: np.ndarray, alpha: np.ndarray,
     # The band lies inside the subject's bounding box (α > 0), which one fast pass over alpha finds; the
     # band itself is then looked for there only (people in a 1080p room: a sixth of the frame).
     bx, by, bw, bh = cv2.boundingRect(alpha)
+    if bw == 0:                         # no subject at all
+        return image
     band = cv2.inRange(alpha[by:by + bh, bx:bx + bw], 3, 252, dst=scratch("decontaminate.band", (bh, bw)))
-    count = cv2.countNonZero(band) if bw else 0
+    count = cv2.countNonZero(band)
     if count == 0:
         return image
     # Into a reused N×1×2 array (OpenCV 4 and 5 both keep one of that shape): a fresh one costs page faults.
