@@ -271,23 +271,26 @@ def refine_edges(image: np.ndarray, alpha: np.ndarray, feather: int, scale: int,
     # them; otherwise (odd sizes) every level is processed whole.
     nested = h % (2 * s) == 0 and w % (2 * s) == 0
     whole = (0, ch, 0, cw)
-    # Margins in pixels of the snaps' level. The grey pass's box: its apply reads a and b one pixel of
-    # 1/s around it, the colour apply one pixel of 1/(2s), the grey solve 2·rg pixels of 1/s (cov and
-    # then the mean of a, b), and the upsampling from level k one pixel of 1/k; one pixel spare.
-    mc = -(-(k + s + 2 * rg * s + 2 * s) // (2 * s)) + 1
-    mb = -(-(2 * rg + 1) // 2) + 1          # the grey solve's own box around that: its windows' reach
+    # Margins, in pixels of the snaps' level (1/(2s)). The two snaps reach 2·2·rc pixels, so their output
+    # is unsettled only within 4·rc + 2 of their input's unsettled pixels: they run on the box around
+    # those grown by 4·rc + 3, whose outer ring is then settled. The rest runs on the box around the
+    # colour apply's unsettled pixels grown by `mc`, far enough that the box's outer ring is settled at
+    # every level: the colour apply is unsettled only on those pixels' 2×2 blocks at 1/s, the grey
+    # solve spreads that by 2·rg pixels of 1/s and its apply by one more, the upsampling from 1/k by a
+    # pixel of 1/k; one spare. So OpenCV's border handling at a box's edge (reflecting for the box
+    # filters, repeating for resize) reads only the constant the whole frame has there.
+    mc = -(-((2 * rg + 1) * s + (k if k > 1 else 0)) // (2 * s)) + 1
+    out = out if out is not None else np.empty((h, w), np.uint8)
+    settled = cv2.compare(steep, 0.5, cv2.CMP_GE, dst=_buf("settled", p.shape, np.uint8))
     if nested:
         not_zero = cv2.compare(steep, 0.0, cv2.CMP_GT, dst=_buf("nz", p.shape, np.uint8))
         not_one = cv2.compare(steep, 1.0, cv2.CMP_LT, dst=_buf("no", p.shape, np.uint8))
-        # Two snaps reach 2·2·rc pixels; their unsettled output lies within 4·rc + 2 of the input's.
-        roi_a = _around(_band(not_zero, not_one), (0, 0), 4 * rc + 3 + max(mb, mc), whole)
+        core = _around(_band(not_zero, not_one), (0, 0), 4 * rc + 3, whole)
+        if core is None:                    # nothing unsettled: the steepened coarse alpha is the matte
+            return _paint_settled(settled, 2 * s, out)
     else:
-        roi_a = whole
-    out = out if out is not None else np.empty((h, w), np.uint8)
-    settled = cv2.compare(steep, 0.5, cv2.CMP_GE, dst=_buf("settled", p.shape, np.uint8))
-    if roi_a is None:                       # nothing unsettled: the steepened coarse alpha is the matte
-        return _paint_settled(settled, 2 * s, out)
-    ya0, ya1, xa0, xa1 = roi_a
+        core = whole
+    ya0, ya1, xa0, xa1 = core
     colour = _Colour(small[ya0:ya1, xa0:xa1], rc, snap_eps)
     q = steep[ya0:ya1, xa0:xa1]
     for i in range(_SNAPS):
@@ -299,8 +302,12 @@ def refine_edges(image: np.ndarray, alpha: np.ndarray, feather: int, scale: int,
                 q += np.multiply(ab[j], c[j], out=t)
             q += ab[3]
             q = steepen(q, snap_gain, out=q)
+    ab4 = cv2.merge(ab, dst=_buf("ab4", colour.shape + (4,)))
+    fine = reduced(image, s)
+    apply = reduced(image, k)
     if nested:
-        # Where b ± Σ|a_i| lies beyond the grey pass's steepening range, the colour apply there is settled.
+        # Where b ± Σ|a_i| lies beyond the grey pass's steepening range, the colour apply there is settled
+        # (the guide's values lie in 0-1; bilinear upsampling only mixes neighbours).
         spread = np.abs(ab[0], out=_buf("spread", colour.shape))
         t = _buf("ct", colour.shape)
         for j in (1, 2):
@@ -311,43 +318,43 @@ def refine_edges(image: np.ndarray, alpha: np.ndarray, feather: int, scale: int,
         one = cv2.compare(cv2.subtract(ab[3], spread, dst=t), high, cv2.CMP_GT,
                           dst=_buf("no", colour.shape, np.uint8))
         settled[ya0:ya1, xa0:xa1] = one
-        roi_c = _around(_band(not_zero, cv2.bitwise_not(one, dst=_buf("one", colour.shape, np.uint8))),
-                        (ya0, xa0), mc, roi_a)
-        if roi_c is None:
-            return _paint_settled(settled, 2 * s, out)
-        roi_b = (max(ya0, roi_c[0] - mb), min(ya1, roi_c[1] + mb), max(xa0, roi_c[2] - mb), min(xa1, roi_c[3] + mb))
+        roi = _around(_band(not_zero, cv2.bitwise_not(one, dst=_buf("one", colour.shape, np.uint8))),
+                      (ya0, xa0), mc, whole)
         _paint_settled(settled, 2 * s, out)
+        if roi is None:
+            return out
+        # The box may reach up to mc - 1 past the snaps' one, where a and b are settled: repeat its border.
+        ey0, ey1 = min(ya0, max(0, roi[0] - 1)), max(ya1, min(ch, roi[1] + 1))
+        ex0, ex1 = min(xa0, max(0, roi[2] - 1)), max(xa1, min(cw, roi[3] + 1))
+        if (ey0, ey1, ex0, ex1) != core:
+            ab4 = cv2.copyMakeBorder(ab4, ya0 - ey0, ey1 - ya1, xa0 - ex0, ex1 - xa1, cv2.BORDER_REPLICATE,
+                                     dst=_buf("ab4x", (ey1 - ey0, ex1 - ex0, 4)))
+        origin = (ey0, ex0)
+        ys0, ys1, xs0, xs1 = _scaled(roi, 2)
+        f = 2 * s // k
+        yk0, yk1, xk0, xk1 = roi[0] * f, roi[1] * f, roi[2] * f, roi[3] * f
+        whole_s = whole_k = None
     else:
-        roi_b = roi_c = whole
-    # The colour apply on box b at 1/s.
-    fine = reduced(image, s)
-    yb0, yb1, xb0, xb1 = _scaled(roi_b, 2) if nested else (0, fine.shape[0], 0, fine.shape[1])
-    bh, bw = yb1 - yb0, xb1 - xb0
-    ab4 = _upsample(ab, (ya0, xa0), (yb0, yb1, xb0, xb1), 2, None if nested else (bh, bw), "ab4", merge=True)[0]
-    rgba = cv2.cvtColor(fine[yb0:yb1, xb0:xb1], cv2.COLOR_RGB2RGBA, dst=_buf("rgba", (bh, bw, 4), np.uint8))
+        origin = (0, 0)
+        ys0, ys1, xs0, xs1 = 0, fine.shape[0], 0, fine.shape[1]
+        yk0, yk1, xk0, xk1 = 0, apply.shape[0], 0, apply.shape[1]
+        whole_s, whole_k = (ys1, xs1), (yk1, xk1)
+    # The colour apply at 1/s.
+    bh, bw = ys1 - ys0, xs1 - xs0
+    ab4 = _upsample([ab4], origin, (ys0, ys1, xs0, xs1), 2, whole_s, "ab4")[0]
+    rgba = cv2.cvtColor(fine[ys0:ys1, xs0:xs1], cv2.COLOR_RGB2RGBA, dst=_buf("rgba", (bh, bw, 4), np.uint8))
     prod = cv2.multiply(rgba, ab4, dst=_buf("prod", (bh, bw, 4)), scale=1.0 / 255.0, dtype=cv2.CV_32F)
     q = cv2.transform(prod, _SUM4, dst=_buf("q2", (bh, bw)))
-    # The grey pass, solved on box b at 1/s.
-    grey = cv2.cvtColor(fine[yb0:yb1, xb0:xb1], cv2.COLOR_RGB2GRAY, dst=_buf("grey_s", (bh, bw), np.uint8))
+    # The grey pass, solved at 1/s.
+    grey = cv2.cvtColor(fine[ys0:ys1, xs0:xs1], cv2.COLOR_RGB2GRAY, dst=_buf("grey_s", (bh, bw), np.uint8))
     a, b = _grey_coefficients(grey, steepen(q, gain, out=_buf("steep2", q.shape)), rg, eps)
     # The output stretch folds into a and b (q' = g·(q - t) is linear), so it costs nothing.
     g = 255.0 / (255.0 - 2 * stretch)
     cv2.multiply(a, g, dst=a)
     cv2.addWeighted(b, 255.0 * g, b, 0.0, -stretch * g, dst=b)
-    # Applied on box c at 1/k, grown by a pixel there when the result is upsampled from it.
-    apply = reduced(image, k)
-    ah, aw = apply.shape[:2]
-    if nested:
-        grow = 1 if k > 1 else 0
-        f = 2 * s // k
-        yc0, yc1, xc0, xc1 = roi_c
-        yk0, yk1 = max(ya0 * f, yc0 * f - grow), min(ya1 * f, yc1 * f + grow)
-        xk0, xk1 = max(xa0 * f, xc0 * f - grow), min(xa1 * f, xc1 * f + grow)
-    else:
-        yk0, yk1, xk0, xk1 = 0, ah, 0, aw
+    # Applied at 1/k.
     kh, kw = yk1 - yk0, xk1 - xk0
-    whole_k = None if nested else (kh, kw)
-    a_k, b_k = _upsample([a, b], (yb0, xb0), (yk0, yk1, xk0, xk1), s // k, whole_k, "ab2")
+    a_k, b_k = _upsample([a, b], (ys0, xs0), (yk0, yk1, xk0, xk1), s // k, whole_k, "ab2")
     grey = cv2.cvtColor(apply[yk0:yk1, xk0:xk1], cv2.COLOR_RGB2GRAY, dst=_buf("grey_k", (kh, kw), np.uint8))
     if k == 1:
         target = out[yk0:yk1, xk0:xk1]
@@ -357,8 +364,7 @@ def refine_edges(image: np.ndarray, alpha: np.ndarray, feather: int, scale: int,
                  dtype=cv2.CV_8U)
     if not nested:
         return cv2.resize(qk, (w, h), dst=out, interpolation=cv2.INTER_LINEAR)
-    yf0, yf1, xf0, xf1 = _scaled(roi_c, 2 * s)
-    yf1, xf1 = min(h, yf1), min(w, xf1)
+    yf0, yf1, xf0, xf1 = _scaled(roi, 2 * s)
     out[yf0:yf1, xf0:xf1] = _upsample([qk], (yk0, xk0), (yf0, yf1, xf0, xf1), k, None, "qk")[0]
     return out
 
