@@ -76,6 +76,18 @@ def _buf(name: str, shape: tuple, dtype=np.float32) -> np.ndarray:
     return flat[:n].reshape(shape)
 
 
+def _box(src: np.ndarray, box: tuple[int, int], dst: np.ndarray) -> np.ndarray:
+    """Window mean, as cv2.blur (same border rule) but through sepFilter2D: on float planes that is
+    13 % (9×9) to 28 % (5×5) faster here, its float sums differing from blur's double ones by ~1e-7."""
+    kernel = _KERNELS.get(box[0])
+    if kernel is None:
+        kernel = _KERNELS[box[0]] = np.full(box[0], 1.0 / box[0], np.float32)
+    return cv2.sepFilter2D(src, -1, kernel, kernel, dst=dst)
+
+
+_KERNELS: dict[int, np.ndarray] = {}
+
+
 class _Colour:
     """The colour guide (a small RGB uint8 image) as three float 0-1 planes, with its window means and the
     inverse of its regularised 3×3 local covariance (six planes: 00 01 02 11 12 22) for one (radius, eps).
@@ -90,11 +102,11 @@ class _Colour:
         img = np.multiply(small, np.float32(1.0 / 255.0), out=_buf("cguide", (h, w, 3)))
         self.box = box = (2 * r + 1, 2 * r + 1)
         self.c = cv2.split(img, [_buf(f"c{i}", (h, w)) for i in range(3)])
-        self.m = [cv2.blur(c, box, dst=_buf(f"m{i}", (h, w))) for i, c in enumerate(self.c)]
+        self.m = [_box(c, box, dst=_buf(f"m{i}", (h, w))) for i, c in enumerate(self.c)]
         t = _buf("ct", (h, w))
         s = []
         for k, (i, j) in enumerate(_PAIRS):
-            sk = cv2.blur(np.multiply(self.c[i], self.c[j], out=t), box, dst=_buf(f"s{k}", (h, w)))
+            sk = _box(np.multiply(self.c[i], self.c[j], out=t), box, dst=_buf(f"s{k}", (h, w)))
             sk -= np.multiply(self.m[i], self.m[j], out=t)
             if i == j:
                 sk += eps
@@ -118,10 +130,10 @@ class _Colour:
         """The guided filter's smoothed [a0, a1, a2, b]: output = Σ a_i·guide_i + b."""
         box, shape = self.box, self.shape
         t = _buf("ct", shape)
-        mean_p = cv2.blur(p, box, dst=_buf("cmp", shape))
+        mean_p = _box(p, box, dst=_buf("cmp", shape))
         cov = []
         for i in range(3):
-            ci = cv2.blur(np.multiply(self.c[i], p, out=t), box, dst=_buf(f"cov{i}", shape))
+            ci = _box(np.multiply(self.c[i], p, out=t), box, dst=_buf(f"cov{i}", shape))
             ci -= np.multiply(self.m[i], mean_p, out=t)
             cov.append(ci)
         inv = self.inv
@@ -135,7 +147,7 @@ class _Colour:
             b -= np.multiply(a, self.m[i], out=t)
             out.append(a)
         out.append(b)
-        return [cv2.blur(x, box, dst=_buf(f"ab{i}", shape)) for i, x in enumerate(out)]
+        return [_box(x, box, dst=_buf(f"ab{i}", shape)) for i, x in enumerate(out)]
 
 
 def _grey_coefficients(grey: np.ndarray, p: np.ndarray, r: int, eps: float) -> tuple[np.ndarray, np.ndarray]:
@@ -143,15 +155,15 @@ def _grey_coefficients(grey: np.ndarray, p: np.ndarray, r: int, eps: float) -> t
     box, shape = (2 * r + 1, 2 * r + 1), grey.shape
     g = np.multiply(grey, np.float32(1.0 / 255.0), out=_buf("guide", shape))
     t0, t1 = _buf("t0", shape), _buf("t1", shape)
-    mean_g = cv2.blur(g, box, dst=_buf("mean_g", shape))
-    var_g = cv2.blur(cv2.multiply(g, g, dst=t0), box, dst=_buf("var_g", shape))
+    mean_g = _box(g, box, dst=_buf("mean_g", shape))
+    var_g = _box(cv2.multiply(g, g, dst=t0), box, dst=_buf("var_g", shape))
     var_g = cv2.subtract(var_g, cv2.multiply(mean_g, mean_g, dst=t0), dst=var_g)
-    mean_p = cv2.blur(p, box, dst=_buf("mean_p", shape))
-    cov = cv2.blur(cv2.multiply(g, p, dst=t0), box, dst=t1)
+    mean_p = _box(p, box, dst=_buf("mean_p", shape))
+    cov = _box(cv2.multiply(g, p, dst=t0), box, dst=t1)
     cov = cv2.subtract(cov, cv2.multiply(mean_g, mean_p, dst=t0), dst=cov)
     a = cv2.divide(cov, cv2.add(var_g, (eps,) * 4, dst=t0), dst=_buf("a", shape))
     b = cv2.subtract(mean_p, cv2.multiply(a, mean_g, dst=t0), dst=_buf("b", shape))
-    return cv2.blur(a, box, dst=_buf("a_mean", shape)), cv2.blur(b, box, dst=_buf("b_mean", shape))
+    return _box(a, box, dst=_buf("a_mean", shape)), _box(b, box, dst=_buf("b_mean", shape))
 
 
 _SUM4 = np.ones((1, 4), np.float32)
