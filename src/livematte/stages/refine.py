@@ -226,18 +226,28 @@ def _upsample(planes: list[np.ndarray], origin: tuple[int, int], roi: tuple, f: 
                        interpolation=cv2.INTER_LINEAR)[crop] for i, x in enumerate(planes)]
 
 
-def _paint_settled(settled: np.ndarray, f: int, out: np.ndarray) -> np.ndarray:
-    """out = the settled 0/255 mask of the snaps' level blown up f times (each pixel an f×f block).
+def _paint_settled(settled: np.ndarray, f: int, out: np.ndarray, hole: tuple | None = None) -> np.ndarray:
+    """out = the settled 0/255 mask of the snaps' level blown up f times (each pixel an f×f block),
+    except inside `hole` (y0, y1, x0, x1 at the snaps' level), which the caller writes itself.
 
     The 255s are painted over zeros only inside their bounding box: on OpenCV an exact integer upscale
     with INTER_AREA is that block copy, and faster than INTER_NEAREST's general path.
     """
     out.fill(0)
     box = _around(settled, (0, 0), 0, (0, settled.shape[0], 0, settled.shape[1]))
-    if box is not None:
-        y0, y1, x0, x1 = box
-        target = out[y0 * f:y1 * f, x0 * f:x1 * f]
-        cv2.resize(settled[y0:y1, x0:x1], target.shape[::-1], dst=target, interpolation=cv2.INTER_AREA)
+    if box is None:
+        return out
+    y0, y1, x0, x1 = box
+    if hole is None:
+        parts = [box]
+    else:                                   # the box less the hole: above, below, left and right of it
+        hy0, hy1 = min(max(hole[0], y0), y1), max(min(hole[1], y1), y0)
+        hx0, hx1 = min(max(hole[2], x0), x1), max(min(hole[3], x1), x0)
+        parts = [(y0, hy0, x0, x1), (hy1, y1, x0, x1), (hy0, hy1, x0, hx0), (hy0, hy1, hx1, x1)]
+    for y0, y1, x0, x1 in parts:
+        if y1 > y0 and x1 > x0:
+            target = out[y0 * f:y1 * f, x0 * f:x1 * f]
+            cv2.resize(settled[y0:y1, x0:x1], target.shape[::-1], dst=target, interpolation=cv2.INTER_AREA)
     return out
 
 
@@ -332,7 +342,7 @@ def refine_edges(image: np.ndarray, alpha: np.ndarray, feather: int, scale: int,
         settled[ya0:ya1, xa0:xa1] = one
         roi = _around(_band(not_zero, cv2.bitwise_not(one, dst=_buf("one", colour.shape, np.uint8))),
                       (ya0, xa0), mc, whole)
-        _paint_settled(settled, 2 * s, out)
+        _paint_settled(settled, 2 * s, out, hole=roi)
         if roi is None:
             return out
         # The box may reach up to mc - 1 past the snaps' one, where a and b are settled: repeat its border.
