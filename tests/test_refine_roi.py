@@ -107,3 +107,15 @@ def test_frames_without_an_edge(video_frames, value):
     assert new is out
     _assert_matches(new, refine_reference.refine_edges(image, coarse, 1, 4), f"constant {value}")
     assert np.unique(new).tolist() == [round(255 * value) if value != 0.3 else 0]
+
+
+def test_snaps_fall_back_to_their_wide_box(engine, video_frames, monkeypatch):
+    """When the first snap leaves unsettled pixels near the tight box's border, both snaps are redone
+    on the wide box; forced here by allowing the first snap no movement at all."""
+    from livematte.stages import refine
+
+    monkeypatch.setattr(refine, "_SNAP_MOVE", -20)
+    image = cv2.resize(video_frames[0], (1280, 720), interpolation=cv2.INTER_AREA)
+    coarse = _coarse_frames(engine, [image])[0].coarse
+    _assert_matches(refine_edges(image, coarse, 1, 4), refine_reference.refine_edges(image, coarse, 1, 4),
+                    "wide box")
