@@ -11,6 +11,8 @@ Three passes: two wide, steep snap passes with a colour guide (3×3 covariance p
 1/(2·scale), where a person's edge against a background of similar brightness but another hue is
 visible, which a grey guide misses; then a narrow grey pass at 1/scale that sets the softness;
 feather levels 1-3 widen its window and raise its regulariser: stronger softening of the edge.
+Away from the subject's edge every pass leaves 0 and 1 alone, so all of it runs only on boxes around
+the edge band, bounded so that the result equals the whole-frame filter's (see refine_edges).
 `quality = "matting"` hands over to stages/matting.py (a real alpha solve, for stills).
 """
 from __future__ import annotations
