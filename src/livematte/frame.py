@@ -4,7 +4,8 @@ Domain words, defined once:
   image       H×W×3 uint8 RGB, as decoded; never written in place.
   alpha       H×W uint8 at the image's size, 255 = foreground. uint8 rather than float so that every
               per-frame operation at 1080p stays on OpenCV's fast 8-bit paths.
-  coarse      alpha at low resolution (float32, 0-1, any size smaller than the image), between matting
+  coarse      alpha at low resolution (float32, 0-1, the model's or smoothing's working size, which need
+              not have the image's aspect ratio; stages resize it with buffers.resize_coarse), between matting
               stages only: the engine and temporal smoothing hand it on instead of a full-size alpha when
               refinement comes next, because refinement reads alpha at low resolution anyway and makes the
               full-size one itself. A frame leaves the matting stages with `alpha` set and `coarse` None.
