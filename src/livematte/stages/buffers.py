@@ -7,7 +7,8 @@ into memory they have written before.
 - `Ring`: a stage's *outputs* travel on in frames that queues and sinks may still read, so an output
   buffer is reused only when its reference count says nothing but the ring holds it any more.
   Images too big for the ring's byte budget (large stills) get fresh arrays, as before.
-- `scratch`: temporaries that never leave a call; one set per thread, so stages may run in threads.
+- `scratch`: temporaries that never leave a call; one set per thread, so stages may run in threads;
+  each name's memory only grows, so regions that change size every frame reuse it too.
 - `reduced(image, k)`: the image shrunk by a power of two k with INTER_AREA, computed once per image
   and shared by the engine, smoothing, refinement, decontamination and the blur background, which all
   start from a small copy. Keyed by the array's identity (frames are immutable by convention) and
@@ -66,14 +67,25 @@ _local = threading.local()
 
 
 def scratch(name: str, shape: tuple, dtype=np.uint8) -> np.ndarray:
-    """This thread's temporary array `name` of this shape; valid until the thread asks for `name` again."""
+    """This thread's temporary array `name` of this shape; valid until the thread asks for `name` again.
+
+    Each (name, dtype) keeps one flat allocation that only grows (in powers of two), and the array is a
+    contiguous view of its start: work on an edge band or a region of interest changes size every
+    frame, and a fresh array each time would cost page faults. The same shape twice gives the same array.
+    """
     store = getattr(_local, "store", None)
     if store is None:
         store = _local.store = {}
-    buf = store.get(name)
-    if buf is None or buf.shape != tuple(shape) or buf.dtype != np.dtype(dtype):
-        buf = store[name] = np.empty(shape, dtype)
-    return buf
+    shape, dtype = tuple(shape), np.dtype(dtype)
+    key = (name, dtype)
+    held = store.get(key)
+    if held is not None and held[1].shape == shape:
+        return held[1]
+    n = int(np.prod(shape))
+    flat = held[0] if held is not None and held[0].size >= n else np.empty(1 << max(0, n - 1).bit_length(), dtype)
+    view = flat[:n].reshape(shape)
+    store[key] = (flat, view)
+    return view
 
 
 _reduced: dict[tuple[int, int], tuple[weakref.ref, np.ndarray]] = {}

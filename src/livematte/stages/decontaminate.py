@@ -12,7 +12,6 @@ as a halo. We estimate F there.
 """
 from __future__ import annotations
 
-import threading
 from dataclasses import replace
 
 import cv2
@@ -78,30 +77,16 @@ def _local_means(img: np.ndarray, a1: np.ndarray, r1: int, r2: int,
     return f, b
 
 
-_capacity = threading.local()
-
-
-def _capacity_for(name: str, n: int) -> int:
-    """A size for this thread's scratch array `name` that holds n items: a power of two that only grows.
-    The band's size changes every frame and the buffer should not (a new one costs page faults)."""
-    held = getattr(_capacity, name, 0)
-    if n > held:
-        held = 1 << max(4, (n - 1).bit_length())
-        setattr(_capacity, name, held)
-    return held
-
-
 def _rows(name: str, n: int, shape: tuple = (), dtype=np.float32) -> np.ndarray:
-    """n rows of this thread's scratch array `name`."""
-    return scratch(f"decontaminate.{name}", (_capacity_for(name, n), *shape), dtype)[:n]
+    """n rows of this thread's scratch array `name` (the band's size changes every frame; scratch's
+    memory only grows, so it is not reallocated)."""
+    return scratch(f"decontaminate.{name}", (n, *shape), dtype)
 
 
 def _grid(name: str, grid: tuple[int, int], channels: int, dtype=np.float32) -> np.ndarray:
     """This thread's scratch array `name` as a rows×cols(×channels) grid of per-pixel values."""
     rows, cols = grid
-    capacity = _capacity_for(name, rows)
-    shape = (capacity, cols, channels) if channels > 1 else (capacity, cols)
-    return scratch(f"decontaminate.{name}", shape, dtype)[:rows]
+    return scratch(f"decontaminate.{name}", (rows, cols, channels) if channels > 1 else (rows, cols), dtype)
 
 
 def _sample(means: np.ndarray, at: np.ndarray, grid: tuple[int, int], name: str) -> np.ndarray:

@@ -17,7 +17,6 @@ the edge band, bounded so that the result equals the whole-frame filter's (see r
 """
 from __future__ import annotations
 
-import threading
 from dataclasses import replace
 
 import cv2
@@ -25,7 +24,7 @@ import numpy as np
 
 from ..config import RefineConfig
 from ..frame import Frame
-from .buffers import Ring, power_of_two_at_most, reduced, resize_coarse, shrink
+from .buffers import Ring, power_of_two_at_most, reduced, resize_coarse, scratch, shrink
 
 # (window radius in pixels at 1080p, regulariser eps on 0-1 values, steepening gain) of each pass.
 # Every level first snaps the network's edge (which can be off by a model pixel, ~5 px at 1080p)
@@ -58,24 +57,8 @@ def steepen(p: np.ndarray, gain: float, out: np.ndarray | None = None) -> np.nda
     return np.clip(out, 0.0, 1.0, out=out)
 
 
-_local = threading.local()
-
-
 def _buf(name: str, shape: tuple, dtype=np.float32) -> np.ndarray:
-    """This thread's contiguous scratch array `name` of this shape, cut from a flat buffer that only grows.
-
-    The regions of interest change size every frame, and a fresh array costs page faults
-    (stages/buffers.py), so each name keeps one allocation, grown in powers of two.
-    """
-    store = getattr(_local, "store", None)
-    if store is None:
-        store = _local.store = {}
-    n = int(np.prod(shape))
-    key = (name, np.dtype(dtype).char)
-    flat = store.get(key)
-    if flat is None or flat.size < n:
-        flat = store[key] = np.empty(1 << max(0, n - 1).bit_length(), dtype)
-    return flat[:n].reshape(shape)
+    return scratch(f"refine.{name}", shape, dtype)
 
 
 def _box(src: np.ndarray, box: tuple[int, int], dst: np.ndarray) -> np.ndarray:
