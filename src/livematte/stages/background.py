@@ -26,6 +26,7 @@ import numpy as np
 from ..errors import ConfigError
 from ..frame import Frame
 from . import i420
+from .background_blur import DEFAULT_BLUR, BlurBackground
 
 _HEX = re.compile(r"#?([0-9a-fA-F]{6})")
 _NAMED = {"white": "#ffffff", "black": "#000000"}
@@ -50,8 +51,6 @@ def parse_background(spec: str, fit: str = "fill"):
             raise ConfigError(f"background = {spec!r}: expected gradient:#RRGGBB,#RRGGBB (top, bottom)")
         return GradientBackground(parse_colour(top, spec), parse_colour(bottom, spec))
     if kind == "blur":
-        from .background_blur import BlurBackground  # its own module: the one background with state
-
         return BlurBackground(_parse_strength(arg, spec))
     if kind == "image" and arg:
         return ImageBackground(arg, fit)
@@ -75,8 +74,6 @@ def parse_colour(text: str, spec: str) -> tuple[int, int, int]:
 
 def _parse_strength(arg: str, spec: str) -> float:
     if not arg:
-        from .background_blur import DEFAULT_BLUR
-
         return DEFAULT_BLUR
     try:
         strength = float(arg)

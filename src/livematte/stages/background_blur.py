@@ -87,22 +87,21 @@ class BlurBackground:
         Plane by plane with OpenCV: at ~240×135, numpy's per-pixel reductions across an interleaved
         channel axis and boolean indexing cost ~2 ms a frame; these calls ~0.3 ms."""
         sigma = max(0.5, sigma / factor)
-        blur = lambda x: cv2.GaussianBlur(x, (0, 0), sigmaX=sigma, borderType=cv2.BORDER_REFLECT)  # noqa: E731
         if frame.alpha is None:             # nothing known about the subject: the plain blur
-            return [blur(p) for p in planes]
+            return [_blur(p, sigma) for p in planes]
         size = (planes[0].shape[1], planes[0].shape[0])
         hidden = cv2.dilate(_fit(shrink(frame.alpha, factor), size), _GROW)
         visible = cv2.addWeighted(hidden, -1 / 255, hidden, 0.0, 1.0, dtype=cv2.CV_32F)   # 1 - alpha
-        weight = blur(visible)
+        weight = _blur(visible, sigma)
         trust = cv2.min(cv2.multiply(weight, 1 / _TRUSTED), 1.0)
         inverse = cv2.divide(1.0, cv2.max(weight, 1e-3))
-        estimates = [cv2.multiply(blur(cv2.multiply(p, visible, dtype=cv2.CV_32F)), inverse) for p in planes]
+        estimates = [cv2.multiply(_blur(cv2.multiply(p, visible, dtype=cv2.CV_32F), sigma), inverse) for p in planes]
 
         key = (space, size)
         video = frame.pts is not None and not frame.discontinuity
         kept = self._kept if video and self._kept_key == key else None
         if kept is None:                    # no past: the plain blur fills in where the subject hides all
-            kept = [blur(p).astype(np.float32) for p in planes]
+            kept = [_blur(p, sigma).astype(np.float32) for p in planes]
             for plane, estimate in zip(kept, estimates, strict=True):
                 plane += cv2.multiply(trust, cv2.subtract(estimate, plane))
         else:
@@ -121,6 +120,10 @@ class BlurBackground:
 
 
 _GROW = np.ones((3, 3), np.uint8)
+
+
+def _blur(plane: np.ndarray, sigma: float) -> np.ndarray:
+    return cv2.GaussianBlur(plane, (0, 0), sigmaX=sigma, borderType=cv2.BORDER_REFLECT)
 
 
 def _fit(plane: np.ndarray, size: tuple[int, int]) -> np.ndarray:
