@@ -31,6 +31,8 @@ from .errors import LivematteError, OutputError
 from .frame import Frame
 from .sinks.images import SUFFIXES, write_image
 from .sources.images import ImageFile, find_images, read_image
+from .stages.product import add_product_stages
+from .stages.pure_white import check_written
 from .threads import opencv_threads
 
 log = logging.getLogger(__name__)
@@ -182,6 +184,7 @@ class StillsBatch:
                 stages = [*stages[:-1], KeepSourceAlpha()]
             else:
                 stages.insert(len(stages) - 1, KeepSourceAlpha())
+            stages = add_product_stages(stages, config, mask_only=self.mask_only)
             self._local.stages = stages
         return stages
 
@@ -194,11 +197,11 @@ class StillsBatch:
             frame = Frame(image=still.image, origin=str(job.source), meta={"source_alpha": still.alpha})
             for stage in self._stages():
                 frame = stage(frame)
-            write_image(
-                job.output,
-                frame.alpha if self.mask_only else frame.output,
-                quality=self.config.stills.quality,
-            )
+            pixels = frame.alpha if self.mask_only else frame.output
+            write_image(job.output, pixels, quality=self.config.stills.quality)
+            if self.config.pure_white.enabled and not self.mask_only:
+                check_written(job.output, pixels, self.config.pure_white,
+                              lambda quality: write_image(job.output, pixels, quality=quality))
             return Outcome("done", job.source, job.output)
         except LivematteError as exc:
             return Outcome("failed", job.source, job.output, str(exc))
