@@ -22,10 +22,12 @@ import time
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field, replace
+from functools import partial
 from pathlib import Path
 
 import cv2
 
+from . import studio
 from .config import BackgroundConfig, Config, DecontaminateConfig, ShadowConfig
 from .errors import LivematteError, OutputError
 from .frame import Frame
@@ -195,13 +197,19 @@ class StillsBatch:
                 return Outcome("skipped", job.source, job.output, "output exists")
             still = read_image(job.source, self.config.stills.max_pixels)
             frame = Frame(image=still.image, origin=str(job.source), meta={"source_alpha": still.alpha})
-            for stage in self._stages():
+            stages = self._stages()
+            # A framed still is 8-bit: the 16-bit composite works at the source's own size.
+            deep = studio.wants_deep(still, self.suffix, self.mask_only) and self.config.framing.canvas == "none"
+            for stage in stages[:-1] if deep else stages:   # a 16-bit output redoes the composite at 16 bits
                 frame = stage(frame)
+            if deep:
+                studio.write_deep(job.output, still, frame, stages[-1])
+                return Outcome("done", job.source, job.output)
             pixels = frame.alpha if self.mask_only else frame.output
-            write_image(job.output, pixels, quality=self.config.stills.quality)
+            write = partial(write_image, job.output, pixels, icc=still.icc, exif=still.exif)
+            write(quality=self.config.stills.quality)
             if self.config.pure_white.enabled and not self.mask_only:
-                check_written(job.output, pixels, self.config.pure_white,
-                              lambda quality: write_image(job.output, pixels, quality=quality))
+                check_written(job.output, pixels, self.config.pure_white, lambda quality: write(quality=quality))
             return Outcome("done", job.source, job.output)
         except LivematteError as exc:
             return Outcome("failed", job.source, job.output, str(exc))
