@@ -64,11 +64,14 @@ class DecontaminateConfig:
 
 @dataclass(frozen=True)
 class BackgroundConfig:
-    spec: str = "transparent"      # transparent | blur[:strength] | color:#RRGGBB | gradient:#top,#bottom
-                                   # | image:PATH | video:PATH
+    spec: str = "transparent"      # a kind from stages/backgrounds/: `livematte render --help` lists them
     fit: str = "fill"              # fill (crop to cover) | fit (letterbox) for image and video backgrounds
 
     def __post_init__(self):
+        from .stages import backgrounds  # here, not at the top: stages import this module
+
+        if backgrounds.find_kind(self.spec) is None:
+            raise ValueError(f"spec = {self.spec!r}: expected {backgrounds.expected()}")
         _one_of("fit", self.fit, ("fill", "fit"))
 
 

@@ -25,7 +25,7 @@ larger than the ~10 % noise count): the pipeline's own threads give the overlap,
 the pool it has by default, which none of the alternatives beat:
 - libx264 keeps its own threads (1.5 × cores frame threads + lookahead): the encoder is most of the work,
   and the raw/bare baselines use the same settings. Its cost depends on the picture: the steady blurred
-  background (stages/background_blur.py) took it from 43 to 29 ms a frame;
+  background (stages/backgrounds/blur.py) took it from 43 to 29 ms a frame;
 - the decoder uses frame threads (thread_type AUTO) for files, slice threads for live inputs;
 - ONNX Runtime: intra-op threads = cores // 2 (engine/onnx.py), no inter-op pool, idle workers sleep;
 - OpenCV runs each call on the thread that makes it (threads.py): the pipeline's own threads already

@@ -26,6 +26,7 @@ from pathlib import Path
 
 import cv2
 
+from . import studio
 from .config import BackgroundConfig, Config, DecontaminateConfig, ShadowConfig
 from .errors import LivematteError, OutputError
 from .frame import Frame
@@ -65,7 +66,6 @@ class Summary:
     ignored: list[Path] = field(default_factory=list)  # non-image files found while walking folders
     seconds: float = 0.0
     strict: bool = False  # a flagged output fails the batch
-
 
     def add(self, outcome: Outcome) -> None:
         getattr(self, outcome.status).append(outcome)
@@ -207,14 +207,21 @@ class StillsBatch:
                 return Outcome("skipped", job.source, job.output, "output exists")
             still = read_image(job.source, self.config.stills.max_pixels)
             frame = Frame(image=still.image, origin=str(job.source), meta={"source_alpha": still.alpha})
-            for stage in self._stages():
+            stages = self._stages()
+            deep = studio.wants_deep(still, self.suffix, self.mask_only)
+            for stage in stages[:-1] if deep else stages:   # a 16-bit output redoes the composite at 16 bits
                 frame = stage(frame)
+            verdict = self.quality.assess(frame.alpha, image=frame.image)
+            if deep:
+                studio.write_deep(job.output, still, frame, stages[-1])
+                return Outcome("done", job.source, job.output, verdict=verdict)
             write_image(
                 job.output,
                 frame.alpha if self.mask_only else frame.output,
                 quality=self.config.stills.quality,
+                icc=still.icc,
+                exif=still.exif,
             )
-            verdict = self.quality.assess(frame.alpha, image=frame.image)
             return Outcome("done", job.source, job.output, verdict=verdict)
         except LivematteError as exc:
             return Outcome("failed", job.source, job.output, str(exc))

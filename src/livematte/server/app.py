@@ -241,9 +241,12 @@ async def settings(request: web.Request) -> web.Response:
 
 
 async def client_config(request: web.Request) -> web.Response:
-    """What the page needs before it connects: ICE servers from [live] ice_servers, and the modes offered."""
+    """What the page needs before it connects: ICE servers from [live] ice_servers, the modes offered
+    and the background menu (from the kinds in stages/backgrounds/)."""
+    from ..stages.backgrounds import menu
+
     service = request.app[SERVICE]
-    return web.json_response({"ice_servers": list(service.config.live.ice_servers),
+    return web.json_response({"ice_servers": list(service.config.live.ice_servers), "backgrounds": menu(),
                               "source": service.feed is not None, "max_peers": service.config.live.max_peers})
 
 
