@@ -9,6 +9,7 @@ inside this package and sources/.
 from __future__ import annotations
 
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from ..config import OutputConfig
 from ..errors import ConfigError
@@ -62,4 +63,23 @@ def open_sink(path: str, config: OutputConfig | None = None, *, like=None):
     return FileSink(path, config, kind=kind, like=like)
 
 
-__all__ = ["codec_help", "open_sink", "output_help", "sink_kind"]
+def open_live_sink(uri: str, *, width: int, height: int, fps: float, device: str | None = None,
+                   backend: str | None = None):
+    """A sink that shows frames as they come, at a fixed size and rate: `vcam` (a virtual camera:
+    vcam.py) or `http://127.0.0.1:PORT/` (an MJPEG preview: mjpeg.py)."""
+    if uri in ("", "vcam"):
+        from .vcam import VirtualCamera
+
+        return VirtualCamera(width, height, fps, device=device, backend=backend)
+    if uri.startswith("http://"):
+        from .mjpeg import MjpegSink
+
+        address = urlsplit(uri)
+        if address.path not in ("", "/") or address.port is None:
+            raise ConfigError(f"--output {uri!r}: expected http://127.0.0.1:PORT/ for an MJPEG preview")
+        return MjpegSink(address.hostname or "", address.port, width=width, height=height, fps=fps)
+    raise ConfigError(f"--output {uri!r}: expected vcam (a virtual camera) or http://127.0.0.1:PORT/ "
+                      "(an MJPEG preview)")
+
+
+__all__ = ["codec_help", "open_live_sink", "open_sink", "output_help", "sink_kind"]

@@ -24,6 +24,7 @@ from ..config import OutputConfig
 from ..errors import OutputError
 from ..frame import Frame
 from . import codecs
+from .rgb import premultiplied
 
 log = logging.getLogger(__name__)
 
@@ -114,7 +115,7 @@ class FileSink:
                 self.warnings.append(f"{self.path}: {self._codec.summary.split(',')[0]} has no alpha channel; "
                                      f"transparent areas written onto black (use .mov, .webm or .png to "
                                      f"keep alpha)")
-            image = cv2.cvtColor(image, cv2.COLOR_RGBA2mRGBA)
+            image = premultiplied(image)
         if self._codec.even_size and (image.shape[0] % 2 or image.shape[1] % 2):
             image = np.ascontiguousarray(image[: image.shape[0] // 2 * 2, : image.shape[1] // 2 * 2])
         return image
