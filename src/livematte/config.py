@@ -153,6 +153,45 @@ class LiveConfig:
 
 
 @dataclass(frozen=True)
+class ServiceConfig:
+    """`livematte api` and `livematte worker` (see service/). The URLs and the queue may also come from
+    LIVEMATTE_BROKER_URL, LIVEMATTE_RESULT_URL and LIVEMATTE_QUEUE, tokens from LIVEMATTE_API_TOKENS."""
+    broker_url: str = "amqp://guest:guest@127.0.0.1:5672//"   # RabbitMQ: the jobs' queue
+    result_url: str = "redis://127.0.0.1:6379/0"              # Redis: job state, progress, inputs, results
+    queue: str = "livematte"       # queue name; also the prefix of every Redis key (one namespace per queue)
+    host: str = "127.0.0.1"
+    port: int = 8090
+    tokens: list[str] = field(default_factory=list)   # bearer tokens; LIVEMATTE_API_TOKENS adds to these
+    sync_budget_s: float = 20.0    # POST /v1/cutout waits this long for its result, then answers 202 + job
+    max_upload_bytes: int = 64 * 1024 * 1024    # one request's body
+    max_pixels: int = 40_000_000   # per image (the API refuses before decoding)
+    max_images: int = 1000         # per job (fields or zip members)
+    max_video_seconds: float = 600.0
+    max_video_frames: int = 36_000
+    max_queued_jobs: int = 8       # unfinished jobs per token
+    rate_per_minute: int = 120     # requests per token (or per client address without auth)
+    result_ttl_s: int = 3600       # inputs, outputs and job records expire after this
+    cache_bytes: int = 256 * 1024 * 1024   # content-hash cache of results, oldest dropped first
+    concurrency: int = 0           # worker threads; 0 = one per core. Inference threads = cores // concurrency
+    chunk_frames: int = 120        # a video is split at the first keyframe after every chunk_frames frames
+    overlap_frames: int = 8        # frames rendered before a chunk's start (and dropped) to warm smoothing up
+
+    def __post_init__(self):
+        _in_range("port", self.port, 0, 65535)
+        _in_range("sync_budget_s", self.sync_budget_s, 0.0, 600.0)
+        _in_range("max_upload_bytes", self.max_upload_bytes, 1, 2**40)
+        _in_range("max_pixels", self.max_pixels, 1, 2**40)
+        _in_range("max_images", self.max_images, 1, 100_000)
+        _in_range("max_queued_jobs", self.max_queued_jobs, 1, 100_000)
+        _in_range("rate_per_minute", self.rate_per_minute, 1, 10**7)
+        _in_range("result_ttl_s", self.result_ttl_s, 10, 10**7)
+        _in_range("cache_bytes", self.cache_bytes, 0, 2**40)
+        _in_range("concurrency", self.concurrency, 0, 256)
+        _in_range("chunk_frames", self.chunk_frames, 1, 10**6)
+        _in_range("overlap_frames", self.overlap_frames, 0, 1000)
+
+
+@dataclass(frozen=True)
 class Config:
     engine: EngineConfig = field(default_factory=EngineConfig)
     input: InputConfig = field(default_factory=InputConfig)
@@ -164,6 +203,7 @@ class Config:
     output: OutputConfig = field(default_factory=OutputConfig)
     stills: StillsConfig = field(default_factory=StillsConfig)
     live: LiveConfig = field(default_factory=LiveConfig)
+    service: ServiceConfig = field(default_factory=ServiceConfig)
 
 
 def configs_dir() -> Path:

@@ -26,6 +26,7 @@ from pathlib import Path
 
 import cv2
 
+from . import studio
 from .config import BackgroundConfig, Config, DecontaminateConfig, ShadowConfig
 from .errors import LivematteError, OutputError
 from .frame import Frame
@@ -192,12 +193,19 @@ class StillsBatch:
                 return Outcome("skipped", job.source, job.output, "output exists")
             still = read_image(job.source, self.config.stills.max_pixels)
             frame = Frame(image=still.image, origin=str(job.source), meta={"source_alpha": still.alpha})
-            for stage in self._stages():
+            stages = self._stages()
+            deep = studio.wants_deep(still, self.suffix, self.mask_only)
+            for stage in stages[:-1] if deep else stages:   # a 16-bit output redoes the composite at 16 bits
                 frame = stage(frame)
+            if deep:
+                studio.write_deep(job.output, still, frame, stages[-1])
+                return Outcome("done", job.source, job.output)
             write_image(
                 job.output,
                 frame.alpha if self.mask_only else frame.output,
                 quality=self.config.stills.quality,
+                icc=still.icc,
+                exif=still.exif,
             )
             return Outcome("done", job.source, job.output)
         except LivematteError as exc:
