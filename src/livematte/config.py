@@ -135,6 +135,33 @@ class StillsConfig:
 
 
 @dataclass(frozen=True)
+class QualityConfig:
+    # Calibrated on ../shared/testdata with the selfie model at the default feather (see quality.py and
+    # tools/README.md): the cars and plants of stills_people are flagged, the women and portraits not.
+    min_coverage: float = 0.01     # "empty": less than this share of the image is foreground
+    max_border: float = 0.6        # "background_kept": this share of the border (or more) is foreground
+    max_pieces: int = 4            # "fragmented": more pieces than this, each >= piece_share of the foreground
+    piece_share: float = 0.02
+    # "low_confidence": more than this share of the matte is 10-90 % alpha; one value per refine.feather
+    # level 0-3, because a stronger feather widens every soft edge (feather 0 is the model's raw output).
+    max_middling: list[float] = field(default_factory=lambda: [0.30, 0.15, 0.25, 0.45])
+    min_agreement: float = 0.5     # "model_disagreement": IoU with second_model below this
+    second_model: str = ""         # a model name to cross-check every still with; "" = none (it costs a run)
+    strict: bool = False           # a flagged output fails the batch (non-zero exit)
+
+    def __post_init__(self):
+        _in_range("min_coverage", self.min_coverage, 0.0, 1.0)
+        _in_range("max_border", self.max_border, 0.0, 1.0)
+        _in_range("max_pieces", self.max_pieces, 1, 10_000)
+        _in_range("piece_share", self.piece_share, 0.0, 1.0)
+        if len(self.max_middling) != 4:
+            raise ValueError(f"max_middling = {self.max_middling!r}: expected 4 values, one per feather 0-3")
+        for level, value in enumerate(self.max_middling):
+            _in_range(f"max_middling[{level}]", value, 0.0, 1.0)
+        _in_range("min_agreement", self.min_agreement, 0.0, 1.0)
+
+
+@dataclass(frozen=True)
 class LiveConfig:
     host: str = "127.0.0.1"
     port: int = 8080
@@ -202,6 +229,7 @@ class Config:
     shadow: ShadowConfig = field(default_factory=ShadowConfig)
     output: OutputConfig = field(default_factory=OutputConfig)
     stills: StillsConfig = field(default_factory=StillsConfig)
+    quality: QualityConfig = field(default_factory=QualityConfig)
     live: LiveConfig = field(default_factory=LiveConfig)
     service: ServiceConfig = field(default_factory=ServiceConfig)
 
