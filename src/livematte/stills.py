@@ -31,7 +31,7 @@ from .config import BackgroundConfig, Config, DecontaminateConfig, ShadowConfig
 from .errors import LivematteError, OutputError
 from .frame import Frame
 from .quality import QualityCheck, Verdict
-from .report import flagged_lines
+from .report import OutputFacts, flagged_lines, image_lines, output_facts, solid_colour
 from .sinks.images import SUFFIXES, write_image
 from .sources.images import ImageFile, find_images, read_image
 from .threads import opencv_threads
@@ -52,6 +52,7 @@ class Outcome:
     output: Path | None = None
     reason: str = ""
     verdict: Verdict | None = None   # quality flags of a written output (quality.py)
+    facts: OutputFacts | None = None  # size, fill, pure background of a written output (report.py)
 
     @property
     def flags(self) -> tuple[str, ...]:
@@ -163,6 +164,7 @@ class StillsBatch:
         self.engine = engine if engine is not None else self._load_engine(config.engine.model)
         second = self._load_engine(config.quality.second_model) if config.quality.second_model else None
         self.quality = QualityCheck(config.quality, feather=config.refine.feather, second=second)
+        self.colour = None if self.mask_only else solid_colour(self.config.background.spec)
         self._local = threading.local()
         self._stages()  # build once now, so a bad background spec fails before any file is touched
 
@@ -214,7 +216,7 @@ class StillsBatch:
             verdict = self.quality.assess(frame.alpha, image=frame.image)
             if deep:
                 studio.write_deep(job.output, still, frame, stages[-1])
-                return Outcome("done", job.source, job.output, verdict=verdict)
+                return self._done(job, frame, verdict)
             write_image(
                 job.output,
                 frame.alpha if self.mask_only else frame.output,
@@ -222,7 +224,7 @@ class StillsBatch:
                 icc=still.icc,
                 exif=still.exif,
             )
-            return Outcome("done", job.source, job.output, verdict=verdict)
+            return self._done(job, frame, verdict)
         except LivematteError as exc:
             return Outcome("failed", job.source, job.output, str(exc))
         # Deliberately broad: a decoder, the model or the encoder failing on one file must be reported
@@ -230,6 +232,10 @@ class StillsBatch:
         except Exception as exc:
             log.debug("%s failed", job.source, exc_info=True)
             return Outcome("failed", job.source, job.output, f"{type(exc).__name__}: {exc}")
+
+    def _done(self, job: Job, frame: Frame, verdict: Verdict) -> Outcome:
+        facts = output_facts(job.output, frame.alpha, self.colour, self.config.quality.white_margin)
+        return Outcome("done", job.source, job.output, verdict=verdict, facts=facts)
 
     def run(
         self, inputs: Sequence[str | os.PathLike], outdir: str | os.PathLike, *, progress: bool = True
@@ -272,7 +278,8 @@ def format_summary(summary: Summary) -> str:
         else ""
     )
     lines = [
-        f"done {done}, skipped {len(summary.skipped)} (output exists), failed {len(summary.failed)}{rate}"
+        *image_lines(summary),
+        f"done {done}, skipped {len(summary.skipped)} (output exists), failed {len(summary.failed)}{rate}",
     ]
     if summary.ignored:
         lines.append(
