@@ -40,6 +40,7 @@ class Jobs:
     def view(self, job: dict) -> dict:
         """The job as GET /v1/jobs/{id} shows it."""
         items = self.store.items(job["id"])
+        tries = self.store.tries(job["id"])
         ended = sum(1 for i in items if i["status"] in TERMINAL_ITEM)
         count = job["count"] or len(items)
         if job["state"] in ("done", "failed", "cancelled"):
@@ -52,7 +53,8 @@ class Jobs:
                 "created": job["created"], "expires": job["expires"],
                 "options": {k: v for k, v in job["options"].items() if k != "probe"},
                 "items": [{"index": i["index"], "name": i["name"], "status": i["status"], "error": i["error"],
-                           "flags": i["flags"], "cached": i["cached"]} for i in items]}
+                           "flags": i["flags"], "cached": i["cached"], "attempts": tries.get(i["index"], 0)}
+                          for i in items]}
         if job.get("error"):
             view["error"] = job["error"]
         if job["state"] == "done":

@@ -9,7 +9,8 @@ _ERROR = {"type": "object", "required": ["error"],
 _ITEM = {"type": "object", "required": ["index", "name", "status", "error", "flags", "cached"], "properties": {
     "index": {"type": "integer"}, "name": {"type": "string"},
     "status": {"type": "string", "enum": ["queued", "running", "done", "failed", "cancelled"]},
-    "error": {"type": "string"}, "flags": {"type": "array", "items": {}}, "cached": {"type": "boolean"}}}
+    "error": {"type": "string"}, "flags": {"type": "array", "items": {}}, "cached": {"type": "boolean"},
+    "attempts": {"type": "integer", "description": "times a worker started it; over 1 after a redelivery"}}}
 _JOB = {"type": "object", "required": ["id", "kind", "state", "progress", "items"], "properties": {
     "id": {"type": "string"}, "kind": {"type": "string", "enum": ["cutout", "images", "video"]},
     "state": {"type": "string", "enum": ["queued", "running", "done", "failed", "cancelled"]},
