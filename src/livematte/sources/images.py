@@ -6,7 +6,7 @@ CMYK goes through its ICC profile when it has one. An image with its own alpha i
 for the model (transparent pixels hold arbitrary colours, often black, which the model would read as
 scenery) and its alpha is kept beside it, so the batch can keep already-transparent parts transparent.
 
-The pixel count is checked from the header, before anything is decoded, against stills.max_pixels.
+The pixel count is checked from the header, before anything is decoded, against [input] max_pixels.
 """
 
 from __future__ import annotations
@@ -22,11 +22,11 @@ import cv2
 import numpy as np
 from PIL import Image, ImageCms, ImageOps, UnidentifiedImageError
 
-from ..config import StillsConfig
+from ..config import InputConfig
 from ..errors import InputError, InputNotFound
 
 IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".jpe", ".png", ".webp", ".tif", ".tiff", ".bmp", ".psd"})
-DEFAULT_MAX_PIXELS = StillsConfig().max_pixels
+DEFAULT_MAX_PIXELS = InputConfig().max_pixels
 
 # We check the pixel count ourselves, against the configured limit, before decoding; Pillow's own
 # warning for the same thing would only repeat it on stderr.
@@ -111,7 +111,7 @@ def read_image(path: str | os.PathLike, max_pixels: int = DEFAULT_MAX_PIXELS) ->
 def _too_large(path: Path, width: int, height: int, max_pixels: int) -> InputError:
     return InputError(
         f"{path}: {width}×{height} = {width * height:,} pixels is above the limit of {max_pixels:,} "
-        f"(stills.max_pixels; raise it only for files you trust, it guards against decompression bombs)"
+        f"([input] max_pixels; raise it only for files you trust, it guards against decompression bombs)"
     )
 
 
