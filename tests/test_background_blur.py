@@ -8,7 +8,7 @@ import numpy as np
 
 from livematte.frame import Frame
 from livematte.stages import i420
-from livematte.stages.background_blur import STEADY, BlurBackground
+from livematte.stages.backgrounds.blur import STEADY, BlurBackground
 from livematte.stages.composite import Composite
 
 

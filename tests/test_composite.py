@@ -10,14 +10,11 @@ from PIL import Image
 from livematte.config import load_config
 from livematte.errors import ConfigError
 from livematte.frame import Frame
-from livematte.stages.background import (
-    GradientBackground,
-    ImageBackground,
-    SolidBackground,
-    fit_image,
-    parse_background,
-)
-from livematte.stages.background_blur import BlurBackground
+from livematte.stages.backgrounds import parse_background
+from livematte.stages.backgrounds.blur import BlurBackground
+from livematte.stages.backgrounds.color import SolidBackground
+from livematte.stages.backgrounds.gradient import GradientBackground
+from livematte.stages.backgrounds.image import ImageBackground, fit_image
 from livematte.stages.composite import Composite, over
 
 

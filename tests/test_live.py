@@ -82,7 +82,8 @@ def test_processor_swaps_the_background_and_keeps_smoothing_state(engine, shared
 def _bad_background(config):
     import dataclasses
 
-    return dataclasses.replace(config, background=dataclasses.replace(config.background, spec="plaid"))
+    # a known kind (config load checks kinds) whose colour is refused when the stages are built
+    return dataclasses.replace(config, background=dataclasses.replace(config.background, spec="color:plaid"))
 
 
 def test_transparent_output_is_flattened_over_black_for_sinks_without_alpha():

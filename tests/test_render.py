@@ -21,7 +21,7 @@ from livematte.config import load_config
 from livematte.errors import InputError
 from livematte.pipeline import render
 from livematte.sources import open_source
-from livematte.stages.background_video import VideoBackground
+from livematte.stages.backgrounds.video import VideoBackground
 from media import make_clip, remux_to_ts
 
 ROOM = TESTDATA / "videos" / "room_two_people_1080p.mp4"

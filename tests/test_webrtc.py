@@ -167,6 +167,20 @@ def test_bad_settings_are_rejected_and_the_stream_keeps_its_background(engine):
     asyncio.run(scenario())
 
 
+def test_the_page_menu_and_the_settings_check_come_from_the_background_kinds(engine):
+    async def scenario():
+        app = create_app(_config("color:#0000FF"), engine)
+        async with TestClient(TestServer(app, host="127.0.0.1")) as client:
+            menu = (await (await client.get("/config")).json())["backgrounds"]
+            assert {"value": "checkerboard", "label": "checkerboard", "input": ""} in menu
+            response = await client.post("/settings", json={"background": "sepia"})
+            assert response.status == 400 and "'sepia'" in (await response.json())["error"]
+            response = await client.post("/settings", json={"background": "checkerboard"})
+            assert response.status == 200 and app[SERVICE].config.background.spec == "checkerboard"
+
+    asyncio.run(scenario())
+
+
 def test_source_mode_round_trip_shared_by_viewers(engine, shared, tmp_path, far_background):
     clip = make_clip(tmp_path / "room.mp4", frames=8, size=SIZE, fps=30,
                      source=shared / "testdata/videos/room_two_people_1080p.mp4")

@@ -45,7 +45,7 @@ def make_inputs(folder: Path, count: int) -> list[Path]:
     import numpy as np
     from PIL import Image
 
-    from livematte.stages.background import fit_image
+    from livematte.stages.backgrounds.image import fit_image
 
     sources = sorted((SHARED / "testdata" / "stills_people").glob("*.jpg")) + sorted(
         (SHARED / "testdata" / "portraits_pseudo_alpha" / "image").glob("*")

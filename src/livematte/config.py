@@ -64,11 +64,14 @@ class DecontaminateConfig:
 
 @dataclass(frozen=True)
 class BackgroundConfig:
-    spec: str = "transparent"      # transparent | blur[:strength] | color:#RRGGBB | gradient:#top,#bottom
-                                   # | image:PATH | video:PATH
+    spec: str = "transparent"      # a kind from stages/backgrounds/: `livematte render --help` lists them
     fit: str = "fill"              # fill (crop to cover) | fit (letterbox) for image and video backgrounds
 
     def __post_init__(self):
+        from .stages import backgrounds  # here, not at the top: stages import this module
+
+        if backgrounds.find_kind(self.spec) is None:
+            raise ValueError(f"spec = {self.spec!r}: expected {backgrounds.expected()}")
         _one_of("fit", self.fit, ("fill", "fit"))
 
 
@@ -134,6 +137,33 @@ class StillsConfig:
 
 
 @dataclass(frozen=True)
+class QualityConfig:
+    # Calibrated on ../shared/testdata with the selfie model at the default feather (see quality.py and
+    # tools/README.md): the cars and plants of stills_people are flagged, the women and portraits not.
+    min_coverage: float = 0.01     # "empty": less than this share of the image is foreground
+    max_border: float = 0.6        # "background_kept": this share of the border (or more) is foreground
+    max_pieces: int = 4            # "fragmented": more pieces than this, each >= piece_share of the foreground
+    piece_share: float = 0.02
+    # "low_confidence": more than this share of the matte is 10-90 % alpha; one value per refine.feather
+    # level 0-3, because a stronger feather widens every soft edge (feather 0 is the model's raw output).
+    max_middling: list[float] = field(default_factory=lambda: [0.30, 0.15, 0.25, 0.45])
+    min_agreement: float = 0.5     # "model_disagreement": IoU with second_model below this
+    second_model: str = ""         # a model name to cross-check every still with; "" = none (it costs a run)
+    strict: bool = False           # a flagged output fails the batch (non-zero exit)
+
+    def __post_init__(self):
+        _in_range("min_coverage", self.min_coverage, 0.0, 1.0)
+        _in_range("max_border", self.max_border, 0.0, 1.0)
+        _in_range("max_pieces", self.max_pieces, 1, 10_000)
+        _in_range("piece_share", self.piece_share, 0.0, 1.0)
+        if len(self.max_middling) != 4:
+            raise ValueError(f"max_middling = {self.max_middling!r}: expected 4 values, one per feather 0-3")
+        for level, value in enumerate(self.max_middling):
+            _in_range(f"max_middling[{level}]", value, 0.0, 1.0)
+        _in_range("min_agreement", self.min_agreement, 0.0, 1.0)
+
+
+@dataclass(frozen=True)
 class LiveConfig:
     host: str = "127.0.0.1"        # any other address needs a token
     port: int = 8080
@@ -161,6 +191,45 @@ class LiveConfig:
 
 
 @dataclass(frozen=True)
+class ServiceConfig:
+    """`livematte api` and `livematte worker` (see service/). The URLs and the queue may also come from
+    LIVEMATTE_BROKER_URL, LIVEMATTE_RESULT_URL and LIVEMATTE_QUEUE, tokens from LIVEMATTE_API_TOKENS."""
+    broker_url: str = "amqp://guest:guest@127.0.0.1:5672//"   # RabbitMQ: the jobs' queue
+    result_url: str = "redis://127.0.0.1:6379/0"              # Redis: job state, progress, inputs, results
+    queue: str = "livematte"       # queue name; also the prefix of every Redis key (one namespace per queue)
+    host: str = "127.0.0.1"
+    port: int = 8090
+    tokens: list[str] = field(default_factory=list)   # bearer tokens; LIVEMATTE_API_TOKENS adds to these
+    sync_budget_s: float = 20.0    # POST /v1/cutout waits this long for its result, then answers 202 + job
+    max_upload_bytes: int = 64 * 1024 * 1024    # one request's body
+    max_pixels: int = 40_000_000   # per image (the API refuses before decoding)
+    max_images: int = 1000         # per job (fields or zip members)
+    max_video_seconds: float = 600.0
+    max_video_frames: int = 36_000
+    max_queued_jobs: int = 8       # unfinished jobs per token
+    rate_per_minute: int = 120     # requests per token (or per client address without auth)
+    result_ttl_s: int = 3600       # inputs, outputs and job records expire after this
+    cache_bytes: int = 256 * 1024 * 1024   # content-hash cache of results, oldest dropped first
+    concurrency: int = 0           # worker threads; 0 = one per core. Inference threads = cores // concurrency
+    chunk_frames: int = 120        # a video is split at the first keyframe after every chunk_frames frames
+    overlap_frames: int = 8        # frames rendered before a chunk's start (and dropped) to warm smoothing up
+
+    def __post_init__(self):
+        _in_range("port", self.port, 0, 65535)
+        _in_range("sync_budget_s", self.sync_budget_s, 0.0, 600.0)
+        _in_range("max_upload_bytes", self.max_upload_bytes, 1, 2**40)
+        _in_range("max_pixels", self.max_pixels, 1, 2**40)
+        _in_range("max_images", self.max_images, 1, 100_000)
+        _in_range("max_queued_jobs", self.max_queued_jobs, 1, 100_000)
+        _in_range("rate_per_minute", self.rate_per_minute, 1, 10**7)
+        _in_range("result_ttl_s", self.result_ttl_s, 10, 10**7)
+        _in_range("cache_bytes", self.cache_bytes, 0, 2**40)
+        _in_range("concurrency", self.concurrency, 0, 256)
+        _in_range("chunk_frames", self.chunk_frames, 1, 10**6)
+        _in_range("overlap_frames", self.overlap_frames, 0, 1000)
+
+
+@dataclass(frozen=True)
 class Config:
     engine: EngineConfig = field(default_factory=EngineConfig)
     input: InputConfig = field(default_factory=InputConfig)
@@ -171,7 +240,9 @@ class Config:
     shadow: ShadowConfig = field(default_factory=ShadowConfig)
     output: OutputConfig = field(default_factory=OutputConfig)
     stills: StillsConfig = field(default_factory=StillsConfig)
+    quality: QualityConfig = field(default_factory=QualityConfig)
     live: LiveConfig = field(default_factory=LiveConfig)
+    service: ServiceConfig = field(default_factory=ServiceConfig)
 
 
 def configs_dir() -> Path:

@@ -14,7 +14,7 @@ Domain words, defined once:
               when it decoded such a frame (`image` was converted from it), so that a composite writing
               for a yuv420p encoder can blend in YUV and skip the conversion both ways.
   foreground  H×W×3 uint8 RGB colour of the subject with the old background's colour removed near edges.
-  background  what the subject is put on (see stages/background.py).
+  background  what the subject is put on (see stages/backgrounds/).
   pts         presentation time in time_base units, exactly as decoded (None for stills).
 """
 from __future__ import annotations

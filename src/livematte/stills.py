@@ -26,9 +26,12 @@ from pathlib import Path
 
 import cv2
 
+from . import studio
 from .config import BackgroundConfig, Config, DecontaminateConfig, ShadowConfig
 from .errors import LivematteError, OutputError
 from .frame import Frame
+from .quality import QualityCheck, Verdict
+from .report import flagged_lines
 from .sinks.images import SUFFIXES, write_image
 from .sources.images import ImageFile, find_images, read_image
 from .threads import opencv_threads
@@ -48,6 +51,11 @@ class Outcome:
     path: Path
     output: Path | None = None
     reason: str = ""
+    verdict: Verdict | None = None   # quality flags of a written output (quality.py)
+
+    @property
+    def flags(self) -> tuple[str, ...]:
+        return self.verdict.flags if self.verdict is not None else ()
 
 
 @dataclass
@@ -57,13 +65,18 @@ class Summary:
     failed: list[Outcome] = field(default_factory=list)
     ignored: list[Path] = field(default_factory=list)  # non-image files found while walking folders
     seconds: float = 0.0
+    strict: bool = False  # a flagged output fails the batch
 
     def add(self, outcome: Outcome) -> None:
         getattr(self, outcome.status).append(outcome)
 
     @property
+    def flagged(self) -> list[Outcome]:
+        return [outcome for outcome in self.done if outcome.flags]
+
+    @property
     def ok(self) -> bool:
-        return not self.failed
+        return not self.failed and not (self.strict and self.flagged)
 
 
 class KeepSourceAlpha:
@@ -147,18 +160,20 @@ class StillsBatch:
         if fmt == "jpg" and config.background.spec.strip().lower() == "transparent" and not self.mask_only:
             # JPEG has no alpha: a JPEG cut-out with no background asked for goes on white.
             self.config = replace(config, background=replace(config.background, spec="white"))
-        self.engine = engine if engine is not None else self._load_engine()
+        self.engine = engine if engine is not None else self._load_engine(config.engine.model)
+        second = self._load_engine(config.quality.second_model) if config.quality.second_model else None
+        self.quality = QualityCheck(config.quality, feather=config.refine.feather, second=second)
         self._local = threading.local()
         self._stages()  # build once now, so a bad background spec fails before any file is touched
 
-    def _load_engine(self):
+    def _load_engine(self, model: str):
         from .engine import load_engine
 
         engine_config = self.config.engine
         if engine_config.threads == 0:
             # Each worker runs one inference at a time; together they fill the cores.
             engine_config = replace(engine_config, threads=max(1, (os.cpu_count() or 1) // self.workers))
-        return load_engine(engine_config.model, engine_config)
+        return load_engine(model, engine_config)
 
     def _stages(self) -> list:
         """This worker thread's stage list (stages may keep per-image scratch state); the engine is shared."""
@@ -192,14 +207,22 @@ class StillsBatch:
                 return Outcome("skipped", job.source, job.output, "output exists")
             still = read_image(job.source, self.config.input.max_pixels)
             frame = Frame(image=still.image, origin=str(job.source), meta={"source_alpha": still.alpha})
-            for stage in self._stages():
+            stages = self._stages()
+            deep = studio.wants_deep(still, self.suffix, self.mask_only)
+            for stage in stages[:-1] if deep else stages:   # a 16-bit output redoes the composite at 16 bits
                 frame = stage(frame)
+            verdict = self.quality.assess(frame.alpha, image=frame.image)
+            if deep:
+                studio.write_deep(job.output, still, frame, stages[-1])
+                return Outcome("done", job.source, job.output, verdict=verdict)
             write_image(
                 job.output,
                 frame.alpha if self.mask_only else frame.output,
                 quality=self.config.stills.quality,
+                icc=still.icc,
+                exif=still.exif,
             )
-            return Outcome("done", job.source, job.output)
+            return Outcome("done", job.source, job.output, verdict=verdict)
         except LivematteError as exc:
             return Outcome("failed", job.source, job.output, str(exc))
         # Deliberately broad: a decoder, the model or the encoder failing on one file must be reported
@@ -215,7 +238,7 @@ class StillsBatch:
         check_outdir(inputs, outdir)
         images, ignored = find_images(inputs, exclude=outdir)
         jobs, refused = plan(images, outdir, self.suffix)
-        summary = Summary(failed=list(refused), ignored=ignored)
+        summary = Summary(failed=list(refused), ignored=ignored, strict=self.config.quality.strict)
         started = time.perf_counter()
         with (
             opencv_threads(1 if self.workers > 1 and self.single_threaded_opencv else 0),
@@ -257,4 +280,5 @@ def format_summary(summary: Summary) -> str:
         )
     for outcome in sorted(summary.failed, key=lambda o: str(o.path)):
         lines.append(f"FAILED {outcome.path}: {outcome.reason}")
+    lines += flagged_lines(summary)
     return "\n".join(lines)

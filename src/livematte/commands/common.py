@@ -5,6 +5,7 @@ import argparse
 
 from ..config import Config, load_config
 from ..errors import ConfigError
+from ..stages import backgrounds
 
 
 def add_pipeline_arguments(parser: argparse.ArgumentParser, *, video: bool = True) -> None:
@@ -15,8 +16,7 @@ def add_pipeline_arguments(parser: argparse.ArgumentParser, *, video: bool = Tru
     group.add_argument("--backend", choices=["onnx", "tensorrt"], help="inference runtime (default: onnx on the CPU)")
     group.add_argument("--threads", type=int, help="inference threads (default: half the cores)")
     group.add_argument("--background", "-b", metavar="SPEC",
-                       help="transparent | blur[:strength] | color:#RRGGBB | gradient:#top,#bottom | "
-                            "image:PATH | video:PATH (default: transparent)")
+                       help=f"{backgrounds.help_text()} (default: transparent)")
     group.add_argument("--fit", choices=["fill", "fit"], help="how image and video backgrounds are scaled")
     group.add_argument("--feather", type=int, choices=[0, 1, 2, 3], help="edge softening: 0 off, 1-3 stronger")
     group.add_argument("--shadow", choices=["none", "drop", "contact"], help="add a shadow under the subject")

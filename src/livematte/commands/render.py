@@ -28,6 +28,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--timeout", type=float, help="seconds without data before a stream counts as stalled")
     add_input_option_argument(group)
     group.add_argument("--no-progress", action="store_true", help="no progress bar")
+    group.add_argument("--report", metavar="PATH", help="write a JSON report (frames, warnings, frames flagged)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -42,4 +43,8 @@ def run(args: argparse.Namespace) -> int:
     }, "<command line>")
     report = render(args.input, args.output, config, progress=not args.no_progress and sys.stderr.isatty())
     print(report.summary(), file=sys.stderr)
+    if args.report:
+        from ..report import render_report, write_json
+
+        write_json(args.report, render_report(report))
     return 130 if report.interrupted else 0

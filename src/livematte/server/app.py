@@ -260,9 +260,12 @@ async def settings(request: web.Request) -> web.Response:
 
 async def client_config(request: web.Request) -> web.Response:
     """What the page needs before it connects: ICE servers from [live] ice_servers, the modes offered,
-    and the background the server uses (so that the page's menu shows it)."""
+    the background menu (from the kinds in stages/backgrounds/) and the background the server uses (so that
+    the menu shows it)."""
+    from ..stages.backgrounds import menu
+
     service = request.app[SERVICE]
-    return web.json_response({"ice_servers": list(service.config.live.ice_servers),
+    return web.json_response({"ice_servers": list(service.config.live.ice_servers), "backgrounds": menu(),
                               "source": service.feed is not None, "max_peers": service.config.live.max_peers,
                               "background": public_background(service.config.background.spec, service.uploads)})
 

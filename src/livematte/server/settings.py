@@ -1,18 +1,17 @@
 """What a client may ask of `POST /settings`, checked before anything is built.
 
-A background from the network is one of the kinds the page offers, or an uploaded image by its id:
-never `image:PATH` or `video:PATH` (that would read any file the server can read, or fetch any URL),
-whatever else the background module accepts from a config file. `CLIENT_KINDS` is the allowlist; when
-backgrounds get a registry, this is where it asks the registry which kinds are safe for clients.
+A background from the network is a kind from the registry (stages/backgrounds) that reads nothing, or an
+uploaded image by its id: never a kind that takes a PATH (`image:PATH`, `video:PATH`: that would read any
+file the server can read, or fetch any URL), whatever a config file may name.
 """
 from __future__ import annotations
 
 from typing import Any
 
 from ..errors import ConfigError
+from ..stages.backgrounds import find_kind, kinds
 from .uploads import Uploads
 
-CLIENT_KINDS = frozenset({"transparent", "blur", "color", "colour", "gradient", "white", "black"})
 MAX_SPEC = 64        # the longest client spec is a gradient of two colours
 FIELDS = frozenset({"peer", "background", "shadow"})
 
@@ -22,15 +21,23 @@ def client_background(value: Any, uploads: Uploads) -> str:
     if not isinstance(value, str) or not value.strip():
         raise ConfigError(f"background = {str(value)[:MAX_SPEC]!r}: expected a string")
     text = value.strip()
-    kind, _, arg = text.partition(":")
-    kind = kind.lower()
-    if not (kind in CLIENT_KINDS or kind == "upload" or (text.startswith("#") and not arg)):
-        raise ConfigError(
-            f"background = {text[:MAX_SPEC]!r}: a client may choose transparent, blur[:strength], color:#RRGGBB, "
-            "gradient:#top,#bottom or an uploaded image (upload:ID); files and URLs are set on the server only")
+    word, _, arg = text.partition(":")
+    if word.lower() != "upload" and not _for_clients(find_kind(text)):
+        raise ConfigError(f"background = {text[:MAX_SPEC]!r}: a client may choose {client_kinds()} or an uploaded "
+                          "image (upload:ID); files and URLs are set on the server only")
     if len(text) > MAX_SPEC:
         raise ConfigError(f"background = {text[:MAX_SPEC]!r}…: longer than any background a client may choose")
-    return uploads.spec(arg) if kind == "upload" else text
+    return uploads.spec(arg) if word.lower() == "upload" else text
+
+
+def _for_clients(kind) -> bool:
+    """A kind a client may name: one that reads no file or URL (those take a PATH; an image comes as an
+    upload instead)."""
+    return kind is not None and "PATH" not in kind.syntax and kind.menu_input != "image"
+
+
+def client_kinds() -> str:
+    return ", ".join(kind.syntax for kind in kinds() if _for_clients(kind))
 
 
 def public_background(spec: str, uploads: Uploads) -> str:

@@ -45,8 +45,16 @@ def encode_options(fmt: str, quality: int) -> dict:
     return {"quality": quality, "method": 2}
 
 
-def write_image(path: str | os.PathLike, pixels: np.ndarray, *, quality: int = 92) -> Path:
-    """Write H×W (grey), H×W×3 (RGB) or H×W×4 (RGBA) uint8 to `path`; the format follows the suffix."""
+def write_image(
+    path: str | os.PathLike,
+    pixels: np.ndarray,
+    *,
+    quality: int = 92,
+    icc: bytes | None = None,
+    exif: bytes | None = None,
+) -> Path:
+    """Write H×W (grey), H×W×3 (RGB) or H×W×4 (RGBA) uint8 to `path`; the format follows the suffix.
+    `icc` and `exif` (the source's profile and EXIF block) are embedded when given."""
     path = Path(path)
     fmt = _FORMATS.get(path.suffix.lower())
     if fmt is None:
@@ -63,13 +71,23 @@ def write_image(path: str | os.PathLike, pixels: np.ndarray, *, quality: int = 9
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as file:
-            image.save(file, fmt, **encode_options(fmt, quality))
+            image.save(file, fmt, **encode_options(fmt, quality), **_metadata(icc, exif))
         os.chmod(tmp, _FILE_MODE)
         os.replace(tmp, path)
     except BaseException:
         os.unlink(tmp)
         raise
     return path
+
+
+def _metadata(icc: bytes | None, exif: bytes | None) -> dict:
+    """Pillow's save options for the profile and EXIF (PNG, JPEG and WEBP all take both)."""
+    options = {}
+    if icc:
+        options["icc_profile"] = icc
+    if exif:
+        options["exif"] = exif
+    return options
 
 
 def clear_transparent(rgba: np.ndarray) -> np.ndarray:

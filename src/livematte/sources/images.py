@@ -1,12 +1,15 @@
 """Still images from files and folder trees: decoded to RGB uint8, EXIF orientation applied.
 
-read_image() takes jpg, png, webp, tiff, bmp (Pillow) and layered psd (psd-tools composites the layers).
+read_image() takes jpg, png, webp, tiff, bmp (Pillow), layered psd (psd-tools composites the layers),
+camera RAW (sources/raw.py, the `raw` extra) and HEIC (pillow-heif, the `heic` extra).
 Whatever the file holds becomes H×W×3 uint8 RGB: grayscale is repeated, 16-bit is scaled (not clipped),
 CMYK goes through its ICC profile when it has one. An image with its own alpha is flattened onto white
 for the model (transparent pixels hold arbitrary colours, often black, which the model would read as
 scenery) and its alpha is kept beside it, so the batch can keep already-transparent parts transparent.
 
 The pixel count is checked from the header, before anything is decoded, against [input] max_pixels.
+16-bit colour (PNG, TIFF, RAW) is also kept at 16 bits beside the 8-bit copy, and the ICC profile and
+EXIF travel with the image to its output (sources/deep.py).
 """
 
 from __future__ import annotations
@@ -24,8 +27,13 @@ from PIL import Image, ImageCms, ImageOps, UnidentifiedImageError
 
 from ..config import InputConfig
 from ..errors import InputError, InputNotFound
+from . import deep
+from .raw import RAW_SUFFIXES, develop_raw
 
-IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".jpe", ".png", ".webp", ".tif", ".tiff", ".bmp", ".psd"})
+HEIC_SUFFIXES = frozenset({".heic", ".heif"})
+IMAGE_SUFFIXES = frozenset(
+    {".jpg", ".jpeg", ".jpe", ".png", ".webp", ".tif", ".tiff", ".bmp", ".psd"} | RAW_SUFFIXES | HEIC_SUFFIXES
+)
 DEFAULT_MAX_PIXELS = InputConfig().max_pixels
 
 # We check the pixel count ourselves, against the configured limit, before decoding; Pillow's own
@@ -40,6 +48,10 @@ class StillImage:
     image: np.ndarray  # H×W×3 uint8 RGB, orientation applied, flattened onto white if it had alpha
     alpha: np.ndarray | None  # the file's own alpha (H×W uint8), or None when it has none
     path: Path
+    # The same picture at 16 bits (H×W×3 uint16 RGB, not flattened) when the file holds more than 8.
+    deep: np.ndarray | None = None
+    icc: bytes | None = None  # the ICC profile the output keeps (an RGB one only)
+    exif: bytes | None = None  # the EXIF block the output keeps, orientation already applied
 
 
 @dataclass(frozen=True)
@@ -96,16 +108,53 @@ def read_image(path: str | os.PathLike, max_pixels: int = DEFAULT_MAX_PIXELS) ->
     path = Path(path)
     if not path.is_file():
         raise InputNotFound(f"{path}: no such file")
-    if path.suffix.lower() == ".psd":
+    suffix = path.suffix.lower()
+    if suffix in RAW_SUFFIXES:
+        developed = develop_raw(path, max_pixels, _too_large)
+        return StillImage(deep.to_8bit(developed), None, path, deep=developed)
+    if suffix in HEIC_SUFFIXES:
+        _register_heif(path)
+    if suffix == ".psd":
         pil = _open_psd(path, max_pixels)
     else:
         pil = _open_pillow(path, max_pixels)
+    if deep.is_deep(path, pil):
+        return _read_deep(path, pil)
     try:
+        _load(path, pil)
+        icc = deep.icc_profile(pil)
         pil = ImageOps.exif_transpose(pil)
         rgb, alpha = _to_rgb(pil)
     except _DECODE_ERRORS as exc:
         raise InputError(f"{path}: corrupt or truncated image: {exc}") from None
-    return StillImage(rgb, alpha, path)
+    return StillImage(rgb, alpha, path, icc=icc, exif=deep.exif_bytes(pil))
+
+
+def _read_deep(path: Path, pil: Image.Image) -> StillImage:
+    icc = deep.icc_profile(pil)
+    exif = deep.exif_unturned(pil)
+    rgb16, alpha16 = deep.read_deep(path, pil)
+    alpha = None if alpha16 is None else deep.to_8bit(alpha16)
+    image = deep.to_8bit(rgb16)
+    if alpha is not None:   # the model sees the picture flattened onto white, as for 8-bit files
+        white = np.full_like(image, 255)
+        image = cv2.blendLinear(image, white, alpha.astype(np.float32), (255 - alpha).astype(np.float32))
+    return StillImage(image, alpha, path, deep=rgb16, icc=icc, exif=exif)
+
+
+def _register_heif(path: Path) -> None:
+    try:
+        from pillow_heif import register_heif_opener
+    except ImportError:
+        raise InputError(f"{path}: reading HEIC needs pillow-heif: pip install 'livematte[heic]'") from None
+    register_heif_opener()
+
+
+def _load(path: Path, pil: Image.Image) -> None:
+    try:
+        pil.load()
+    except _DECODE_ERRORS as exc:
+        raise InputError(f"{path}: corrupt or truncated image: {exc}") from None
 
 
 def _too_large(path: Path, width: int, height: int, max_pixels: int) -> InputError:
@@ -133,11 +182,7 @@ def _open_pillow(path: Path, max_pixels: int) -> Image.Image:
     if width * height > max_pixels:
         pil.close()
         raise _too_large(path, width, height, max_pixels)
-    try:
-        pil.load()
-    except _DECODE_ERRORS as exc:
-        raise InputError(f"{path}: corrupt or truncated image: {exc}") from None
-    return pil
+    return pil  # header only: read_image decodes it (16-bit files through OpenCV)
 
 
 def _open_psd(path: Path, max_pixels: int) -> Image.Image:

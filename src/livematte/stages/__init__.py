@@ -17,6 +17,7 @@ def build_stages(config: Config, engine, *, video: bool = True, i420: bool = Fal
 
     i420: the output goes to a yuv420p encoder, so the composite may output I420 (see Frame.output)."""
     from ..engine.base import CoarseMatte
+    from .backgrounds import kind_of
     from .composite import Composite
     from .decontaminate import Decontaminate
     from .refine import Refine
@@ -31,16 +32,12 @@ def build_stages(config: Config, engine, *, video: bool = True, i420: bool = Fal
         stages.append(smooth(config.smooth))
     if config.refine.feather or config.refine.quality == "matting":
         stages.append(Refine(config.refine))
-    # A blurred background is made of the same colours that spill into the edges, so removing that
-    # spill changes nothing visible there: leave decontamination out rather than pay ~10 ms at 1080p.
-    if config.decontaminate.enabled and not _is_blur(config.background.spec):
+    # A background made of the colours that spill into the edges (blur) hides that spill: leave
+    # decontamination out there rather than pay for it (see Kind.decontaminate).
+    if config.decontaminate.enabled and kind_of(config.background.spec).decontaminate:
         stages.append(Decontaminate(config.decontaminate, precise=config.refine.quality == "matting"))
     stages.append(Composite.from_config(config, i420=i420))
     return stages
-
-
-def _is_blur(spec: str) -> bool:
-    return spec.strip().lower().split(":", 1)[0] == "blur"
 
 
 def run_stages(stages: list, frames: Iterable[Frame]) -> Iterator[Frame]:

@@ -23,7 +23,7 @@ import numpy as np
 from ..config import Config, ShadowConfig
 from ..frame import Frame
 from . import i420 as yuv
-from .background import parse_background
+from .backgrounds import parse_background
 from .buffers import Ring, scratch
 
 

@@ -28,9 +28,11 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from ..frame import Frame
-from . import i420
-from .buffers import Ring, power_of_two_at_most, reduced, shrink
+from ...errors import ConfigError
+from ...frame import Frame
+from .. import i420
+from ..buffers import Ring, power_of_two_at_most, reduced, shrink
+from .kind import Kind
 
 DEFAULT_BLUR = 20.0
 STEADY = 2.0       # levels (0-255) a small-size pixel must change by before the output changes
@@ -131,3 +133,19 @@ def _fit(plane: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     if (plane.shape[1], plane.shape[0]) == size:
         return plane
     return cv2.resize(plane, size, interpolation=cv2.INTER_AREA)
+
+
+def _build(word: str, arg: str, spec: str, fit: str) -> BlurBackground:
+    if not arg:
+        return BlurBackground(DEFAULT_BLUR)
+    try:
+        strength = float(arg)
+    except ValueError:
+        strength = -1.0
+    if not 0 < strength <= 500:
+        raise ConfigError(f"background = {spec!r}: blur strength must be a number above 0 and up to 500")
+    return BlurBackground(strength)
+
+
+KIND = Kind("blur", "blur[:strength]", "the scene behind the subject, blurred (strength: sigma in px at 1080p)",
+            _build, menu="blur", decontaminate=False, order=10)

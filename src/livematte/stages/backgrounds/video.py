@@ -9,17 +9,18 @@ from __future__ import annotations
 
 from fractions import Fraction
 
-import cv2
 import numpy as np
 
-from ..errors import InputError
-from ..frame import Frame
-from . import i420
+from ...errors import ConfigError, InputError
+from ...frame import Frame
+from .. import i420
+from .image import FITS, fit_image
+from .kind import Kind
 
 
 class VideoBackground:
     def __init__(self, path: str, fit: str = "fill"):
-        if fit not in ("fill", "fit"):
+        if fit not in FITS:
             raise InputError(f"{path}: fit = {fit!r}: expected 'fill' or 'fit'")
         self.path = str(path)
         self.fit = fit
@@ -38,7 +39,7 @@ class VideoBackground:
         current = self._frame_at(t)
         key = (current.index, self._loops, frame.width, frame.height)
         if self._scaled is None or self._scaled[0] != key:
-            self._scaled = (key, _scale(current.image, frame.width, frame.height, self.fit))
+            self._scaled = (key, fit_image(current.image, frame.width, frame.height, self.fit))
         return self._scaled[1]
 
     def render_i420(self, frame: Frame) -> np.ndarray:
@@ -61,7 +62,7 @@ class VideoBackground:
 
     # -- decoding in time order ----------------------------------------------------------------------
     def _open(self) -> None:
-        from ..sources import open_source
+        from ...sources import open_source
 
         self.close()
         self._source = open_source(self.path, audio=False)
@@ -89,24 +90,11 @@ class VideoBackground:
         return self._current
 
 
-def _scale(image: np.ndarray, width: int, height: int, fit: str) -> np.ndarray:
-    """Fill: cover the frame and crop the overflow; fit: fit inside and letterbox in black. No distortion.
 
-    Fill crops the source first and resizes that crop straight to the frame size: one resize, no copy.
-    """
-    h, w = image.shape[:2]
-    if (w, h) == (width, height):
-        return image
-    if fit == "fill":
-        scale = max(width / w, height / h)
-        crop_w, crop_h = min(w, round(width / scale)), min(h, round(height / scale))
-        x, y = (w - crop_w) // 2, (h - crop_h) // 2
-        interpolation = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
-        return cv2.resize(image[y : y + crop_h, x : x + crop_w], (width, height), interpolation=interpolation)
-    scale = min(width / w, height / h)
-    new_w, new_h = max(1, min(width, round(w * scale))), max(1, min(height, round(h * scale)))
-    interpolation = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
-    canvas = np.zeros((height, width, 3), np.uint8)
-    x, y = (width - new_w) // 2, (height - new_h) // 2
-    canvas[y : y + new_h, x : x + new_w] = cv2.resize(image, (new_w, new_h), interpolation=interpolation)
-    return canvas
+def _build(word: str, arg: str, spec: str, fit: str) -> VideoBackground:
+    if not arg:
+        raise ConfigError(f"background = {spec!r}: expected video:PATH")
+    return VideoBackground(arg, fit)
+
+
+KIND = Kind("video", "video:PATH", "a looped clip, time-aligned to the input", _build, order=45)
