@@ -8,6 +8,7 @@ from pathlib import Path
 
 from ..config import merge
 from .common import add_pipeline_arguments, config_from_args
+from .product_args import add_product_arguments, product_overrides
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -47,6 +48,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--second-model", metavar="MODEL",
                         help="cross-check every cut-out with this model; flag model_disagreement")
     add_pipeline_arguments(parser, video=False)
+    add_product_arguments(parser)
 
 
 def still_background(spec: str | None) -> str | None:
@@ -84,6 +86,7 @@ def run(args: argparse.Namespace) -> int:
         },
         "<command line>",
     )
+    config = merge(config, product_overrides(args), "<command line>")
     batch = StillsBatch(config)
     summary = batch.run(args.inputs, args.output, progress=not args.no_progress)
     print(format_summary(summary), file=sys.stdout)
