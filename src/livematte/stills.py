@@ -209,7 +209,7 @@ class StillsBatch:
         try:
             if job.output.exists() and not self.config.stills.overwrite:
                 return Outcome("skipped", job.source, job.output, "output exists")
-            still = read_image(job.source, self.config.stills.max_pixels)
+            still = read_image(job.source, self.config.input.max_pixels)
             frame = Frame(image=still.image, origin=str(job.source), meta={"source_alpha": still.alpha})
             stages = self._stages()
             # A framed still is 8-bit: the 16-bit composite works at the source's own size.

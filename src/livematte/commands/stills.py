@@ -38,7 +38,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--max-pixels",
         type=int,
         metavar="N",
-        help="refuse larger images (default 178956970, Pillow's decompression-bomb limit)",
+        help="refuse larger images and video frames (default: [input] max_pixels, 64000000)",
     )
     parser.add_argument("--quality", type=int, metavar="Q", help="JPEG/WEBP quality 1-100 (default 92)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -79,9 +79,9 @@ def run(args: argparse.Namespace) -> int:
                 "mask_only": args.mask_only or None,
                 "workers": args.workers,
                 "overwrite": args.overwrite or None,
-                "max_pixels": args.max_pixels,
                 "quality": args.quality,
             },
+            "input": {"max_pixels": args.max_pixels},
             "quality": {"strict": args.strict or None, "second_model": args.second_model},
         },
         "<command line>",
