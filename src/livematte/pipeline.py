@@ -91,7 +91,7 @@ def render(input: str, output: str, config: Config | None = None, progress: bool
     from tqdm import tqdm
 
     from .engine import load_engine
-    from .sinks import open_sink, sink_kind
+    from .sinks import codecs, open_sink, sink_kind
     from .sinks.file import takes_i420
     from .sources import is_live, open_source
     from .stages import build_stages
@@ -99,7 +99,7 @@ def render(input: str, output: str, config: Config | None = None, progress: bool
     config = config or load_config()
     _refuse_overwriting_input(input, output)
     kind = sink_kind(output, config.output)
-    wants_audio = config.output.audio and not config.output.matte_only and kind != "png"
+    wants_audio = config.output.audio and not config.output.matte_only and not codecs.codec(kind).sequence
     # A yuv420p encoder takes the composite's I420 as is: half the bytes to blend, no conversion.
     i420 = not config.output.matte_only and takes_i420(kind)
     check = QualityCheck(config.quality, feather=config.refine.feather)

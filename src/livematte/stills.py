@@ -22,6 +22,7 @@ import time
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field, replace
+from functools import partial
 from pathlib import Path
 
 import cv2
@@ -34,6 +35,8 @@ from .quality import QualityCheck, Verdict
 from .report import OutputFacts, flagged_lines, image_lines, output_facts, solid_colour
 from .sinks.images import SUFFIXES, write_image
 from .sources.images import ImageFile, find_images, read_image
+from .stages.product import add_product_stages
+from .stages.pure_white import check_written
 from .threads import opencv_threads
 
 log = logging.getLogger(__name__)
@@ -199,6 +202,7 @@ class StillsBatch:
                 stages = [*stages[:-1], KeepSourceAlpha()]
             else:
                 stages.insert(len(stages) - 1, KeepSourceAlpha())
+            stages = add_product_stages(stages, config, mask_only=self.mask_only)
             self._local.stages = stages
         return stages
 
@@ -207,23 +211,22 @@ class StillsBatch:
         try:
             if job.output.exists() and not self.config.stills.overwrite:
                 return Outcome("skipped", job.source, job.output, "output exists")
-            still = read_image(job.source, self.config.stills.max_pixels)
+            still = read_image(job.source, self.config.input.max_pixels)
             frame = Frame(image=still.image, origin=str(job.source), meta={"source_alpha": still.alpha})
             stages = self._stages()
-            deep = studio.wants_deep(still, self.suffix, self.mask_only)
+            # A framed still is 8-bit: the 16-bit composite works at the source's own size.
+            deep = studio.wants_deep(still, self.suffix, self.mask_only) and self.config.framing.canvas == "none"
             for stage in stages[:-1] if deep else stages:   # a 16-bit output redoes the composite at 16 bits
                 frame = stage(frame)
             verdict = self.quality.assess(frame.alpha, image=frame.image)
             if deep:
                 studio.write_deep(job.output, still, frame, stages[-1])
                 return self._done(job, frame, verdict)
-            write_image(
-                job.output,
-                frame.alpha if self.mask_only else frame.output,
-                quality=self.config.stills.quality,
-                icc=still.icc,
-                exif=still.exif,
-            )
+            pixels = frame.alpha if self.mask_only else frame.output
+            write = partial(write_image, job.output, pixels, icc=still.icc, exif=still.exif)
+            write(quality=self.config.stills.quality)
+            if self.config.pure_white.enabled and not self.mask_only:
+                check_written(job.output, pixels, self.config.pure_white, lambda quality: write(quality=quality))
             return self._done(job, frame, verdict)
         except LivematteError as exc:
             return Outcome("failed", job.source, job.output, str(exc))
