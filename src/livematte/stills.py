@@ -192,6 +192,10 @@ class StillsBatch:
             if job.output.exists() and not self.config.stills.overwrite:
                 return Outcome("skipped", job.source, job.output, "output exists")
             still = read_image(job.source, self.config.stills.max_pixels)
+            if studio.wants_tiles(still, self.config.stills.tile_pixels):
+                studio.write_tiled(job.output, still, self._stages(), mask_only=self.mask_only,
+                                   quality=self.config.stills.quality)
+                return Outcome("done", job.source, job.output)
             frame = Frame(image=still.image, origin=str(job.source), meta={"source_alpha": still.alpha})
             stages = self._stages()
             deep = studio.wants_deep(still, self.suffix, self.mask_only)
