@@ -11,6 +11,35 @@ SHARED = REPO.parent / "shared"
 MODELS = SHARED / "models"
 TESTDATA = SHARED / "testdata"
 ARTIFACTS = REPO / "test-artifacts"
+# Models fetched over the network for the tests (IS-Net through npm), kept between runs outside the repo.
+NETWORK_MODELS = ("isnet", "isnet_512")
+
+
+def shared_test_home() -> Path:
+    """A LIVEMATTE_HOME the test runs share: `models pull` fills it once, later runs reuse it."""
+    if env := os.environ.get("LIVEMATTE_TEST_HOME"):
+        return Path(env)
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "livematte-tests"
+
+
+def _pull_network_models(home: Path) -> str:
+    """Pull NETWORK_MODELS into the shared test cache with the product's own CLI, then link them into
+    `home`; "" or the reason they could not be had (the tests that need them fail with it)."""
+    shared_home = shared_test_home()
+    result = run_cli("models", "pull", *NETWORK_MODELS, env={"LIVEMATTE_HOME": str(shared_home)})
+    if result.returncode != 0:
+        return result.stderr.strip().splitlines()[-1] if result.stderr.strip() else "models pull failed"
+    models = home / "models"
+    models.mkdir(parents=True, exist_ok=True)
+    for source in (shared_home / "models").iterdir():
+        if source.name.split(".")[0] not in NETWORK_MODELS or source.name.endswith(".tmp"):
+            continue
+        if source.name.endswith(".sha256"):
+            (models / source.name).write_bytes(source.read_bytes())
+        else:      # linked, not copied (264 MB); a test that damages one makes the next run pull it again
+            (models / source.name).symlink_to(source)
+    return ""
 
 
 @pytest.fixture(scope="session")
@@ -33,11 +62,24 @@ def model_home(tmp_path_factory) -> Path:
     provision.add(find_spec("selfie"), MODELS / "selfie_segmentation.tflite")
     provision.add(find_spec("selfie_landscape"), MODELS / "selfie_segmentation_landscape.tflite")
     provision.add(find_spec("sinet"), MODELS / "SINet_Softmax_simple.onnx")
+    global NETWORK_MODELS_MISSING
+    NETWORK_MODELS_MISSING = _pull_network_models(home)
     yield home
     if old is None:
         os.environ.pop("LIVEMATTE_HOME", None)
     else:
         os.environ["LIVEMATTE_HOME"] = old
+
+
+NETWORK_MODELS_MISSING = ""
+
+
+@pytest.fixture(scope="session")
+def isnet_home(model_home) -> Path:
+    """The private LIVEMATTE_HOME, asserted to hold the IS-Net models (pulled through npm)."""
+    if NETWORK_MODELS_MISSING:
+        pytest.fail(f"IS-Net could not be provisioned for the tests: {NETWORK_MODELS_MISSING}")
+    return model_home
 
 
 @pytest.fixture(scope="session")

@@ -11,7 +11,9 @@ from live_media import GREEN, coloured, far_background, room_images
 from livematte.config import load_config
 from livematte.errors import ConfigError
 from livematte.frame import Frame
-from livematte.live import Closed, LatestFrame, LiveProcessor, output_rgb, paced
+from livematte.live import Closed, LatestFrame, LiveProcessor
+from livematte.pacing import paced
+from livematte.sinks.rgb import output_rgb
 
 
 def test_latest_frame_keeps_the_newest_and_counts_the_rest():

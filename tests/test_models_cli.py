@@ -16,7 +16,7 @@ def test_list_shows_every_model_with_source_licence_and_state(model_home):
 
 def test_verify_and_path_on_a_good_cache(model_home):
     verify = run_cli("models", "verify", check=True).stdout
-    assert verify.count(": ok") == 3
+    assert verify.count(": ok") >= 3 and "FAILED" not in verify
     path = run_cli("models", "path", "selfie_landscape", check=True).stdout.strip()
     assert path == str(model_home / "models" / "selfie_landscape.onnx")
 

@@ -19,6 +19,8 @@ COMMANDS = {
     "serve": "WebRTC service with a browser page (camera in, matted video out)",
     "camera": "read a camera and write matted frames to a virtual camera",
     "models": "list, pull, verify and add models",
+    "api": "HTTP API for cut-outs of images and videos, served by `livematte worker`s",
+    "worker": "run the API's jobs (a Celery worker on RabbitMQ, results in Redis)",
 }
 
 

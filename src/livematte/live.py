@@ -12,7 +12,7 @@ import dataclasses
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -327,32 +327,4 @@ def _depends_on_background(stage) -> bool:
     module = type(stage).__module__.rsplit(".", 1)[-1]
     return module in {"composite", "background", "shadow"}
 
-
-def output_rgb(frame: Frame) -> np.ndarray:
-    """The composited output as opaque H×W×3 RGB for sinks that carry no alpha (WebRTC, cameras).
-
-    A transparent output is shown over black: premultiplying is the cheapest honest flattening.
-    """
-    out = frame.output if frame.output is not None else frame.image
-    if out.ndim == 3 and out.shape[2] == 4:
-        alpha = out[..., 3:4].astype(np.uint16)
-        return ((out[..., :3].astype(np.uint16) * alpha + 127) // 255).astype(np.uint8)
-    return out
-
-
-def paced(frames: Iterable[Frame], stop: threading.Event | None = None) -> Iterator[Frame]:
-    """Yield frames no faster than their timestamps say: a file decodes faster than real time, and a
-    live consumer must see it at its own rate. A camera or stream is already paced; this adds nothing."""
-    stop = stop or threading.Event()
-    t0 = first = None
-    for frame in frames:
-        if stop.is_set():
-            return
-        if frame.pts is not None and frame.time_base:
-            first = frame.pts if first is None else first
-            t0 = time.perf_counter() if t0 is None else t0
-            due = t0 + float((frame.pts - first) * frame.time_base)
-            if stop.wait(max(0.0, due - time.perf_counter())):
-                return
-        yield frame
 

@@ -45,6 +45,7 @@ from dataclasses import dataclass, field
 
 from .config import Config, load_config
 from .errors import OutputError
+from .quality import FrameFlags, QualityCheck
 from .threads import opencv_threads
 
 log = logging.getLogger(__name__)
@@ -66,6 +67,7 @@ class RenderReport:
     # the decoder's) are not in it: they are the process's CPU time minus these.
     stage_cpu_seconds: dict[str, float] = field(default_factory=dict)
     interrupted: bool = False
+    quality: FrameFlags | None = None     # the frames whose matte was flagged (quality.py)
 
     @property
     def fps(self) -> float:
@@ -78,6 +80,8 @@ class RenderReport:
             lines.append(f"{self.input}: skipped {len(self.corrupt_packets)} corrupt or unreadable packets "
                          f"(first: {self.corrupt_packets[0]['reason']})")
         lines += [f"warning: {w}" for w in self.warnings]
+        if self.quality is not None:
+            lines.append(self.quality.summary())
         return "\n".join(lines)
 
 
@@ -87,7 +91,7 @@ def render(input: str, output: str, config: Config | None = None, progress: bool
     from tqdm import tqdm
 
     from .engine import load_engine
-    from .sinks import open_sink, sink_kind
+    from .sinks import codecs, open_sink, sink_kind
     from .sinks.file import takes_i420
     from .sources import is_live, open_source
     from .stages import build_stages
@@ -95,10 +99,11 @@ def render(input: str, output: str, config: Config | None = None, progress: bool
     config = config or load_config()
     _refuse_overwriting_input(input, output)
     kind = sink_kind(output, config.output)
-    wants_audio = config.output.audio and not config.output.matte_only and kind != "png"
+    wants_audio = config.output.audio and not config.output.matte_only and not codecs.codec(kind).sequence
     # A yuv420p encoder takes the composite's I420 as is: half the bytes to blend, no conversion.
     i420 = not config.output.matte_only and takes_i420(kind)
-    report = RenderReport(input=str(input), output=str(output))
+    check = QualityCheck(config.quality, feather=config.refine.feather)
+    report = RenderReport(input=str(input), output=str(output), quality=FrameFlags(check))
     started = time.perf_counter()
     with (open_source(input, live=is_live(input), audio=wants_audio, **config.input.source_options()) as source,
           opencv_threads(1)):
@@ -122,6 +127,7 @@ def render(input: str, output: str, config: Config | None = None, progress: bool
                 for frame in processed:
                     with timers[-1]:
                         sink.write(frame)
+                    report.quality.add(frame.index, frame.alpha)
                     bar.update()
         except KeyboardInterrupt:
             report.interrupted = True

@@ -22,6 +22,7 @@ import time
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field, replace
+from functools import partial
 from pathlib import Path
 
 import cv2
@@ -30,8 +31,12 @@ from . import studio
 from .config import BackgroundConfig, Config, DecontaminateConfig, ShadowConfig
 from .errors import LivematteError, OutputError
 from .frame import Frame
+from .quality import QualityCheck, Verdict
+from .report import flagged_lines
 from .sinks.images import SUFFIXES, write_image
 from .sources.images import ImageFile, find_images, read_image
+from .stages.product import add_product_stages
+from .stages.pure_white import check_written
 from .threads import opencv_threads
 
 log = logging.getLogger(__name__)
@@ -49,6 +54,11 @@ class Outcome:
     path: Path
     output: Path | None = None
     reason: str = ""
+    verdict: Verdict | None = None   # quality flags of a written output (quality.py)
+
+    @property
+    def flags(self) -> tuple[str, ...]:
+        return self.verdict.flags if self.verdict is not None else ()
 
 
 @dataclass
@@ -58,13 +68,18 @@ class Summary:
     failed: list[Outcome] = field(default_factory=list)
     ignored: list[Path] = field(default_factory=list)  # non-image files found while walking folders
     seconds: float = 0.0
+    strict: bool = False  # a flagged output fails the batch
 
     def add(self, outcome: Outcome) -> None:
         getattr(self, outcome.status).append(outcome)
 
     @property
+    def flagged(self) -> list[Outcome]:
+        return [outcome for outcome in self.done if outcome.flags]
+
+    @property
     def ok(self) -> bool:
-        return not self.failed
+        return not self.failed and not (self.strict and self.flagged)
 
 
 class KeepSourceAlpha:
@@ -148,18 +163,20 @@ class StillsBatch:
         if fmt == "jpg" and config.background.spec.strip().lower() == "transparent" and not self.mask_only:
             # JPEG has no alpha: a JPEG cut-out with no background asked for goes on white.
             self.config = replace(config, background=replace(config.background, spec="white"))
-        self.engine = engine if engine is not None else self._load_engine()
+        self.engine = engine if engine is not None else self._load_engine(config.engine.model)
+        second = self._load_engine(config.quality.second_model) if config.quality.second_model else None
+        self.quality = QualityCheck(config.quality, feather=config.refine.feather, second=second)
         self._local = threading.local()
         self._stages()  # build once now, so a bad background spec fails before any file is touched
 
-    def _load_engine(self):
+    def _load_engine(self, model: str):
         from .engine import load_engine
 
         engine_config = self.config.engine
         if engine_config.threads == 0:
             # Each worker runs one inference at a time; together they fill the cores.
             engine_config = replace(engine_config, threads=max(1, (os.cpu_count() or 1) // self.workers))
-        return load_engine(engine_config.model, engine_config)
+        return load_engine(model, engine_config)
 
     def _stages(self) -> list:
         """This worker thread's stage list (stages may keep per-image scratch state); the engine is shared."""
@@ -183,6 +200,7 @@ class StillsBatch:
                 stages = [*stages[:-1], KeepSourceAlpha()]
             else:
                 stages.insert(len(stages) - 1, KeepSourceAlpha())
+            stages = add_product_stages(stages, config, mask_only=self.mask_only)
             self._local.stages = stages
         return stages
 
@@ -191,27 +209,27 @@ class StillsBatch:
         try:
             if job.output.exists() and not self.config.stills.overwrite:
                 return Outcome("skipped", job.source, job.output, "output exists")
-            still = read_image(job.source, self.config.stills.max_pixels)
-            if studio.wants_tiles(still, self.config.stills.tile_pixels):
-                studio.write_tiled(job.output, still, self._stages(), mask_only=self.mask_only,
-                                   quality=self.config.stills.quality)
-                return Outcome("done", job.source, job.output)
+            still = read_image(job.source, self.config.input.max_pixels)
+            if studio.wants_tiles(still, self.config.stills.tile_pixels, self._stages(), KeepSourceAlpha):
+                alpha = studio.write_tiled(job.output, still, self._stages(), mask_only=self.mask_only,
+                                           quality=self.config.stills.quality)
+                return Outcome("done", job.source, job.output, verdict=self.quality.assess(alpha))
             frame = Frame(image=still.image, origin=str(job.source), meta={"source_alpha": still.alpha})
             stages = self._stages()
-            deep = studio.wants_deep(still, self.suffix, self.mask_only)
+            # A framed still is 8-bit: the 16-bit composite works at the source's own size.
+            deep = studio.wants_deep(still, self.suffix, self.mask_only) and self.config.framing.canvas == "none"
             for stage in stages[:-1] if deep else stages:   # a 16-bit output redoes the composite at 16 bits
                 frame = stage(frame)
+            verdict = self.quality.assess(frame.alpha, image=frame.image)
             if deep:
                 studio.write_deep(job.output, still, frame, stages[-1])
-                return Outcome("done", job.source, job.output)
-            write_image(
-                job.output,
-                frame.alpha if self.mask_only else frame.output,
-                quality=self.config.stills.quality,
-                icc=still.icc,
-                exif=still.exif,
-            )
-            return Outcome("done", job.source, job.output)
+                return Outcome("done", job.source, job.output, verdict=verdict)
+            pixels = frame.alpha if self.mask_only else frame.output
+            write = partial(write_image, job.output, pixels, icc=still.icc, exif=still.exif)
+            write(quality=self.config.stills.quality)
+            if self.config.pure_white.enabled and not self.mask_only:
+                check_written(job.output, pixels, self.config.pure_white, lambda quality: write(quality=quality))
+            return Outcome("done", job.source, job.output, verdict=verdict)
         except LivematteError as exc:
             return Outcome("failed", job.source, job.output, str(exc))
         # Deliberately broad: a decoder, the model or the encoder failing on one file must be reported
@@ -227,7 +245,7 @@ class StillsBatch:
         check_outdir(inputs, outdir)
         images, ignored = find_images(inputs, exclude=outdir)
         jobs, refused = plan(images, outdir, self.suffix)
-        summary = Summary(failed=list(refused), ignored=ignored)
+        summary = Summary(failed=list(refused), ignored=ignored, strict=self.config.quality.strict)
         started = time.perf_counter()
         with (
             opencv_threads(1 if self.workers > 1 and self.single_threaded_opencv else 0),
@@ -269,4 +287,5 @@ def format_summary(summary: Summary) -> str:
         )
     for outcome in sorted(summary.failed, key=lambda o: str(o.path)):
         lines.append(f"FAILED {outcome.path}: {outcome.reason}")
+    lines += flagged_lines(summary)
     return "\n".join(lines)

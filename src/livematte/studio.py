@@ -12,12 +12,14 @@
 from __future__ import annotations
 
 import copy
+import logging
 from collections.abc import Iterator
 from pathlib import Path
 
 import cv2
 import numpy as np
 
+from .engine.base import CoarseMatte, Engine
 from .errors import InputError
 from .frame import Frame
 from .sinks.images import write_image
@@ -31,7 +33,8 @@ from .stages.deep import composite16
 from .stages.refine import Refine
 from .stages.tiles import bands, decontaminate_band, refine_tiled
 
-_BAND_ROWS = 256     # rows filtered and deflated at a time: bounds the writer's own temporaries
+log = logging.getLogger(__name__)
+_BAND_ROWS = 256     # rows composited and handed to the writer at a time: bounds the temporaries
 
 
 def wants_deep(still: StillImage, suffix: str, mask_only: bool) -> bool:
@@ -51,20 +54,32 @@ def write_deep(path: Path, still: StillImage, frame: Frame, composite: Composite
 _WORK_SIDE = 4096    # the reduced copy the model reads is at most this long (the engine reduces it further)
 
 
-def wants_tiles(still: StillImage, tile_pixels: int) -> bool:
-    return still.image.shape[0] * still.image.shape[1] > tile_pixels
+def wants_tiles(still: StillImage, tile_pixels: int, stages: list, *also: type) -> bool:
+    """Whether this still goes the tiled way: above tile_pixels, with a plan of only the stages the
+    tiled path runs (engine, refinement, decontamination, composite, and `also`). A plan with product
+    stages (colour correction, denoising, repair, framing, pure white) runs whole, and the log says so."""
+    h, w = still.image.shape[:2]
+    if h * w <= tile_pixels:
+        return False
+    others = [type(s).__name__ for s in stages if not isinstance(s, (*_TILED, *also))]
+    if others:
+        log.warning("%s: %d×%d is above tile_pixels but its plan has %s, which run on the whole image only; "
+                    "processing it whole (memory grows with the image)", still.path, w, h, ", ".join(others))
+        return False
+    return True
 
 
-def write_tiled(path: Path, still: StillImage, stages: list, *, mask_only: bool, quality: int) -> Path:
+def write_tiled(path: Path, still: StillImage, stages: list, *, mask_only: bool, quality: int) -> np.ndarray:
     """The whole stills pipeline for one very large image, in tiles (stages/tiles.py): never a full-size
-    float array, and for PNG never the full-size output either."""
+    float array, and for PNG never the full-size output either. Returns the alpha (for the quality check)."""
     image = still.image
     h, w = image.shape[:2]
     refine, decontaminate, composite = _find(stages, Refine), _find(stages, Decontaminate), stages[-1]
     if getattr(refine, "_matting", None) is not None:
         raise InputError(f"{still.path}: {w}×{h} is cut in tiles, where --matting is not available; "
                          "leave it out for this image or lower the image's size")
-    engine = getattr(stages[0], "engine", stages[0])
+    engine = next(s for s in stages if isinstance(s, CoarseMatte | Engine))
+    engine = getattr(engine, "engine", engine)
     coarse = engine.infer([_reduce(image, power_of_two_at_most(max(h, w) / _WORK_SIDE))])[0]
     alpha = np.empty((h, w), np.uint8)
     if refine is not None:
@@ -76,8 +91,9 @@ def write_tiled(path: Path, still: StillImage, stages: list, *, mask_only: bool,
         cv2.min(alpha, still.alpha, dst=alpha)
     suffix = path.suffix.lower()
     if mask_only:
-        return write_png(path, h, w, (alpha[r0:r1] for r0, r1 in bands(h)), channels=1, depth=8,
-                         icc=still.icc, exif=still.exif)
+        write_png(path, h, w, (alpha[r0:r1] for r0, r1 in bands(h)), channels=1, depth=8,
+                  icc=still.icc, exif=still.exif)
+        return alpha
     deep = still.deep is not None and suffix == ".png"
     # A background other than a flat colour, and a shadow (blurred across bands), are made once whole.
     background = composite.background
@@ -88,10 +104,11 @@ def write_tiled(path: Path, still: StillImage, stages: list, *, mask_only: bool,
             for out in _band(still, alpha, rows, decontaminate, composite, whole_background, whole_shadow, deep))
     if suffix == ".png":
         first = next(made)
-        return write_png(path, h, w, _chain(first, made), channels=first.shape[2], depth=16 if deep else 8,
-                         icc=still.icc, exif=still.exif)
-    # JPEG and WEBP encoders take a whole image: the output is assembled (PNG is the lean format here).
-    return write_image(path, np.concatenate(list(made)), quality=quality, icc=still.icc, exif=still.exif)
+        write_png(path, h, w, _chain(first, made), channels=first.shape[2], depth=16 if deep else 8,
+                  icc=still.icc, exif=still.exif)
+    else:   # JPEG and WEBP encoders take a whole image: the output is assembled (PNG is the lean format)
+        write_image(path, np.concatenate(list(made)), quality=quality, icc=still.icc, exif=still.exif)
+    return alpha
 
 
 def _band(still: StillImage, alpha: np.ndarray, rows: tuple[int, int], decontaminate, composite: Composite,
@@ -132,6 +149,9 @@ class _Cut:
 
     def mask(self, alpha: np.ndarray) -> np.ndarray:
         return self.full[self.rows]
+
+
+_TILED = (CoarseMatte, Engine, Refine, Decontaminate, Composite)
 
 
 def _reduce(image: np.ndarray, k: int, rows: int = 1024) -> np.ndarray:

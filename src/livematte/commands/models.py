@@ -17,7 +17,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     pull.add_argument("names", nargs="*", metavar="NAME", help="model names or spec .toml paths")
     verify = sub.add_parser("verify", help="check cached models against their recorded sha256 (default: all)")
     verify.add_argument("names", nargs="*", metavar="NAME")
-    add = sub.add_parser("add", help="cache a model from a file you provide: .tflite, .onnx or its .whl")
+    add = sub.add_parser("add", help="cache a model from a file you provide: .tflite, .onnx, its .whl or npm .tgz")
     add.add_argument("name", metavar="NAME")
     add.add_argument("file", metavar="FILE", type=Path)
     path = sub.add_parser("path", help="print the local file of a model (provisioning it if needed)")
@@ -40,6 +40,10 @@ def _source(spec: ModelSpec) -> str:
     if source.kind == "pypi-wheel":
         converted = " (tflite)" if source.convert == "tflite" else ""
         return f"pypi {source.package}=={source.version}{converted}"
+    if source.kind == "npm-package":
+        return f"npm {source.package}@{source.version} ({source.convert or 'onnx'})"
+    if source.kind == "derived":
+        return f"from {source.base} ({source.convert})"
     return "user-supplied (models add)"
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from .. import sinks
 from ..config import merge
 from .common import add_input_option_argument, add_pipeline_arguments, config_from_args, parse_options
 
@@ -13,12 +14,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="video file, image sequence (frames/%%06d.png, 'frames/*.png'), "
                              "rtsp:// rtmp:// http(s):// stream, or camera /dev/videoN")
     parser.add_argument("-o", "--output", required=True, metavar="OUTPUT",
-                        help="out.mp4 (H.264), out.mov (ProRes 4444 with alpha), out.webm (VP9 with alpha), "
-                             "out/%%06d.png (RGBA PNG sequence)")
+                        help=sinks.output_help().replace("%", "%%") + ", out/%%06d.png")
     add_pipeline_arguments(parser)
     group = parser.add_argument_group("output")
-    group.add_argument("--codec", choices=["h264", "prores", "vp9", "png"],
-                       help="override the choice by extension")
+    group.add_argument("--codec", choices=sinks.codecs.names(),
+                       help=f"override the choice by extension ({sinks.codec_help()})")
     group.add_argument("--crf", type=int, help="quality, as in FFmpeg (lower is better; default 23)")
     group.add_argument("--preset", help="encoder speed preset, as in FFmpeg x264 (default medium)")
     group.add_argument("--no-audio", action="store_true", help="drop the input's audio")
@@ -28,6 +28,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--timeout", type=float, help="seconds without data before a stream counts as stalled")
     add_input_option_argument(group)
     group.add_argument("--no-progress", action="store_true", help="no progress bar")
+    group.add_argument("--report", metavar="PATH", help="write a JSON report (frames, warnings, frames flagged)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -42,4 +43,8 @@ def run(args: argparse.Namespace) -> int:
     }, "<command line>")
     report = render(args.input, args.output, config, progress=not args.no_progress and sys.stderr.isatty())
     print(report.summary(), file=sys.stderr)
+    if args.report:
+        from ..report import render_report, write_json
+
+        write_json(args.report, render_report(report))
     return 130 if report.interrupted else 0

@@ -19,9 +19,10 @@ def load_engine(spec: ModelSpec | str, config: EngineConfig | None = None) -> En
 
     path = ensure_model(spec)     # the first use of a model obtains, checks, converts and caches it
     if config.backend == "tensorrt":
+        from .provision import fp16_original
         from .tensorrt import TensorRtEngine  # lazy: needs an NVIDIA GPU and TensorRT
 
-        return TensorRtEngine(spec, path)
+        return TensorRtEngine(spec, fp16_original(spec) or path)
     from .onnx import OnnxEngine
 
     return OnnxEngine(spec, path, threads=config.threads)

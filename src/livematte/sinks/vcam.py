@@ -8,6 +8,8 @@ import sys
 import numpy as np
 
 from ..errors import DeviceError, EngineUnavailable
+from ..frame import Frame
+from .rgb import output_rgb
 
 LOOPBACK_HINT = ("create one with: sudo modprobe v4l2loopback devices=1 video_nr=10 card_label=livematte "
                  "exclusive_caps=1   (exclusive_caps=1 is what Chrome needs to list it; "
@@ -16,7 +18,8 @@ OBS_HINT = "install OBS Studio and start its Virtual Camera once, so that the de
 
 
 class VirtualCamera:
-    """Opens the virtual camera at a fixed size and rate; send() takes H×W×3 RGB uint8."""
+    """Opens the virtual camera at a fixed size and rate; a live sink (write(frame), close(complete)),
+    and send() takes H×W×3 RGB uint8."""
 
     def __init__(self, width: int, height: int, fps: float, *, device: str | None = None,
                  backend: str | None = None) -> None:
@@ -36,6 +39,11 @@ class VirtualCamera:
             reason = str(exc).strip() or type(exc).__name__
             raise DeviceError(f"{where}: cannot open the virtual camera ({reason}); {hint}") from None
         self.sent = 0
+        self.warnings: list[str] = []
+
+    @property
+    def frames_written(self) -> int:
+        return self.sent
 
     @property
     def device(self) -> str:
@@ -48,11 +56,14 @@ class VirtualCamera:
         self._cam.send(np.ascontiguousarray(image))
         self.sent += 1
 
+    def write(self, frame: Frame) -> None:
+        self.send(output_rgb(frame))
+
     def sleep_until_next_frame(self) -> None:
         """Adaptive sleep to the camera's rate: steady output even when processing time varies."""
         self._cam.sleep_until_next_frame()
 
-    def close(self) -> None:
+    def close(self, complete: bool = True) -> None:
         self._cam.close()
 
     def __enter__(self) -> VirtualCamera:

@@ -7,7 +7,7 @@ CMYK goes through its ICC profile when it has one. An image with its own alpha i
 for the model (transparent pixels hold arbitrary colours, often black, which the model would read as
 scenery) and its alpha is kept beside it, so the batch can keep already-transparent parts transparent.
 
-The pixel count is checked from the header, before anything is decoded, against stills.max_pixels.
+The pixel count is checked from the header, before anything is decoded, against [input] max_pixels.
 16-bit colour (PNG, TIFF, RAW) is also kept at 16 bits beside the 8-bit copy, and the ICC profile and
 EXIF travel with the image to its output (sources/deep.py).
 """
@@ -25,7 +25,7 @@ import cv2
 import numpy as np
 from PIL import Image, ImageCms, ImageOps, UnidentifiedImageError
 
-from ..config import StillsConfig
+from ..config import InputConfig
 from ..errors import InputError, InputNotFound
 from . import deep
 from .raw import RAW_SUFFIXES, develop_raw
@@ -34,7 +34,7 @@ HEIC_SUFFIXES = frozenset({".heic", ".heif"})
 IMAGE_SUFFIXES = frozenset(
     {".jpg", ".jpeg", ".jpe", ".png", ".webp", ".tif", ".tiff", ".bmp", ".psd"} | RAW_SUFFIXES | HEIC_SUFFIXES
 )
-DEFAULT_MAX_PIXELS = StillsConfig().max_pixels
+DEFAULT_MAX_PIXELS = InputConfig().max_pixels
 
 # We check the pixel count ourselves, against the configured limit, before decoding; Pillow's own
 # warning for the same thing would only repeat it on stderr.
@@ -163,7 +163,7 @@ def _load(path: Path, pil: Image.Image) -> None:
 def _too_large(path: Path, width: int, height: int, max_pixels: int) -> InputError:
     return InputError(
         f"{path}: {width}×{height} = {width * height:,} pixels is above the limit of {max_pixels:,} "
-        f"(stills.max_pixels; raise it only for files you trust, it guards against decompression bombs)"
+        f"([input] max_pixels; raise it only for files you trust, it guards against decompression bombs)"
     )
 
 

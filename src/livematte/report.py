@@ -1,0 +1,89 @@
+"""What a batch tells the person who ran it: the flagged lines of the summary and the --report JSON.
+
+The report is one JSON object, written atomically (a temporary file in the same folder, then renamed):
+    {"kind": "stills", "ok": bool, "strict": bool, "counts": {...},
+     "records": [{"input", "output", "status", "error", "coverage", "flags"}, ...]}
+one record per input: status is done | skipped | failed; error is null unless failed; coverage (share of
+the image that is foreground) is null where no matte was made; flags is [] when nothing is suspect
+(quality.py). `livematte render --report` writes {"kind": "render", ...} with the frames flagged.
+"""
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+SCHEMA_VERSION = 1
+
+
+def record(outcome) -> dict[str, Any]:
+    """One stills Outcome as a report record."""
+    verdict = outcome.verdict
+    return {
+        "input": str(outcome.path),
+        "output": str(outcome.output) if outcome.output is not None else None,
+        "status": outcome.status,
+        "error": outcome.reason or None if outcome.status == "failed" else None,
+        "coverage": round(verdict.coverage, 4) if verdict is not None else None,
+        "flags": list(outcome.flags),
+    }
+
+
+def stills_report(summary) -> dict[str, Any]:
+    outcomes = sorted([*summary.done, *summary.skipped, *summary.failed], key=lambda o: str(o.path))
+    return {
+        "version": SCHEMA_VERSION,
+        "kind": "stills",
+        "ok": summary.ok,
+        "strict": summary.strict,
+        "counts": {"done": len(summary.done), "skipped": len(summary.skipped), "failed": len(summary.failed),
+                   "flagged": len(summary.flagged)},
+        "seconds": round(summary.seconds, 3),
+        "records": [record(outcome) for outcome in outcomes],
+    }
+
+
+def render_report(report) -> dict[str, Any]:
+    """A pipeline.RenderReport as JSON: what was written, and which frames were flagged, per flag."""
+    return {
+        "version": SCHEMA_VERSION,
+        "kind": "render",
+        "input": report.input,
+        "output": report.output,
+        "status": "interrupted" if report.interrupted else "done",
+        "frames_written": report.frames_written,
+        "frames_expected": report.frames_expected,
+        "seconds": round(report.seconds, 3),
+        "warnings": list(report.warnings),
+        "corrupt_packets": len(report.corrupt_packets),
+        **(report.quality.as_dict() if report.quality is not None else {}),
+    }
+
+
+def flagged_lines(summary) -> list[str]:
+    """Summary lines naming every flagged output and why; under --strict, that they failed the batch."""
+    flagged = sorted(summary.flagged, key=lambda o: str(o.path))
+    lines = [f"FLAGGED {o.path} -> {o.output}: {o.verdict.reason()}" for o in flagged]
+    if flagged:
+        verdict = "fail the batch (--strict)" if summary.strict else "check them (--strict makes this fail)"
+        lines.insert(0, f"flagged {len(flagged)} suspect output(s); {verdict}")
+    return lines
+
+
+def write_json(path: str | os.PathLike, data: dict[str, Any]) -> Path:
+    """Write `data` as JSON to `path` atomically: a reader sees the old file or the whole new one."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w") as file:
+            json.dump(data, file, indent=1)
+            file.write("\n")
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        os.unlink(tmp)
+        raise
+    return path
