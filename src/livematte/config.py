@@ -129,9 +129,12 @@ class StillsConfig:
     overwrite: bool = False
     mask_only: bool = False        # write the alpha as a grey PNG instead of a cut-out
     quality: int = 92              # JPEG and WEBP quality
+    # Above this many pixels the model reads a reduced copy and the stages run in tiles (studio.py)
+    tile_pixels: int = 50_000_000
 
     def __post_init__(self):
         _one_of("format", self.format, ("png", "jpg", "webp"))
+        _in_range("tile_pixels", self.tile_pixels, 1, 2**40)
         _in_range("workers", self.workers, 0, 256)
         _in_range("quality", self.quality, 1, 100)
 

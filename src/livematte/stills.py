@@ -212,6 +212,11 @@ class StillsBatch:
             if job.output.exists() and not self.config.stills.overwrite:
                 return Outcome("skipped", job.source, job.output, "output exists")
             still = read_image(job.source, self.config.input.max_pixels)
+            if studio.wants_tiles(still, self.config.stills.tile_pixels, self._stages(), KeepSourceAlpha):
+                alpha = studio.write_tiled(job.output, still, self._stages(), mask_only=self.mask_only,
+                                           quality=self.config.stills.quality)
+                # The white of a tiled (huge) output is not decoded back: size and fill only.
+                return self._done(job, alpha, self.quality.assess(alpha), check_colour=False)
             frame = Frame(image=still.image, origin=str(job.source), meta={"source_alpha": still.alpha})
             stages = self._stages()
             # A framed still is 8-bit: the 16-bit composite works at the source's own size.
@@ -221,13 +226,13 @@ class StillsBatch:
             verdict = self.quality.assess(frame.alpha, image=frame.image)
             if deep:
                 studio.write_deep(job.output, still, frame, stages[-1])
-                return self._done(job, frame, verdict)
+                return self._done(job, frame.alpha, verdict)
             pixels = frame.alpha if self.mask_only else frame.output
             write = partial(write_image, job.output, pixels, icc=still.icc, exif=still.exif)
             write(quality=self.config.stills.quality)
             if self.config.pure_white.enabled and not self.mask_only:
                 check_written(job.output, pixels, self.config.pure_white, lambda quality: write(quality=quality))
-            return self._done(job, frame, verdict)
+            return self._done(job, frame.alpha, verdict)
         except LivematteError as exc:
             return Outcome("failed", job.source, job.output, str(exc))
         # Deliberately broad: a decoder, the model or the encoder failing on one file must be reported
@@ -236,8 +241,9 @@ class StillsBatch:
             log.debug("%s failed", job.source, exc_info=True)
             return Outcome("failed", job.source, job.output, f"{type(exc).__name__}: {exc}")
 
-    def _done(self, job: Job, frame: Frame, verdict: Verdict) -> Outcome:
-        facts = output_facts(job.output, frame.alpha, self.colour, self.config.quality.white_margin)
+    def _done(self, job: Job, alpha, verdict: Verdict, *, check_colour: bool = True) -> Outcome:
+        colour = self.colour if check_colour else None
+        facts = output_facts(job.output, alpha, colour, self.config.quality.white_margin)
         return Outcome("done", job.source, job.output, verdict=verdict, facts=facts)
 
     def run(
