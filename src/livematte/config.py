@@ -95,9 +95,13 @@ class InputConfig:
     # FFmpeg demuxer and protocol options, e.g. {listen = "1"} to receive an RTMP push from OBS, or
     # {rtsp_flags = "listen"} for an RTSP push: livematte then waits for the publisher to connect.
     options: dict = field(default_factory=dict)
+    # pixels per image or video frame; larger inputs are refused before their pixels are decoded
+    # (decompression bombs), for stills, video and uploaded backgrounds alike
+    max_pixels: int = 64_000_000
 
     def __post_init__(self):
         _in_range("retries", self.retries, 0, 100)
+        _in_range("max_pixels", self.max_pixels, 1, 2**40)
         _in_range("timeout_s", self.timeout_s, 0.1, 3600.0)
         for key, value in self.options.items():
             if not isinstance(value, str | int | float) or isinstance(value, bool):
@@ -105,7 +109,7 @@ class InputConfig:
 
     def source_options(self) -> dict:
         """Keyword arguments for sources.open_source."""
-        return {"retries": self.retries, "timeout_s": self.timeout_s,
+        return {"retries": self.retries, "timeout_s": self.timeout_s, "max_pixels": self.max_pixels,
                 "av_options": {k: str(v) for k, v in self.options.items()}}
 
 
@@ -121,15 +125,16 @@ class OutputConfig:
 @dataclass(frozen=True)
 class StillsConfig:
     format: str = "png"            # png (RGBA) | jpg | webp, when flattened on a background
-    max_pixels: int = 178_956_970  # refuse larger images (decompression bombs); Pillow's own limit
     workers: int = 0               # 0 = one per core
     overwrite: bool = False
     mask_only: bool = False        # write the alpha as a grey PNG instead of a cut-out
     quality: int = 92              # JPEG and WEBP quality
+    # Above this many pixels the model reads a reduced copy and the stages run in tiles (studio.py)
+    tile_pixels: int = 50_000_000
 
     def __post_init__(self):
         _one_of("format", self.format, ("png", "jpg", "webp"))
-        _in_range("max_pixels", self.max_pixels, 1, 2**40)
+        _in_range("tile_pixels", self.tile_pixels, 1, 2**40)
         _in_range("workers", self.workers, 0, 256)
         _in_range("quality", self.quality, 1, 100)
 
@@ -223,6 +228,9 @@ class QualityConfig:
     min_agreement: float = 0.5     # "model_disagreement": IoU with second_model below this
     second_model: str = ""         # a model name to cross-check every still with; "" = none (it costs a run)
     strict: bool = False           # a flagged output fails the batch (non-zero exit)
+    # Pure background check (solid colour backgrounds): pixels this close to the subject may differ from
+    # the colour (JPEG ringing stays inside its 8×8 block, 16×16 with chroma subsampling); farther, none.
+    white_margin: int = 16
 
     def __post_init__(self):
         _in_range("min_coverage", self.min_coverage, 0.0, 1.0)
@@ -234,12 +242,17 @@ class QualityConfig:
         for level, value in enumerate(self.max_middling):
             _in_range(f"max_middling[{level}]", value, 0.0, 1.0)
         _in_range("min_agreement", self.min_agreement, 0.0, 1.0)
+        _in_range("white_margin", self.white_margin, 0, 1000)
 
 
 @dataclass(frozen=True)
 class LiveConfig:
-    host: str = "127.0.0.1"
+    host: str = "127.0.0.1"        # any other address needs a token
     port: int = 8080
+    token: str = ""                # access token (or $LIVEMATTE_TOKEN); required unless host is loopback
+    allowed_hosts: list[str] = field(default_factory=list)  # host names accepted in Host besides IPs, localhost
+    connect_timeout_s: float = 20.0  # a peer not connected this long after its answer is closed
+    max_upload_bytes: int = 20 * 1024 * 1024   # largest uploaded background image
     max_peers: int = 4             # senders and viewers together; more get HTTP 503
     ice_servers: list[str] = field(default_factory=list)   # e.g. ["stun:stun.example.org:3478"]; none by default
     width: int = 1280              # size and rate asked of a real camera (/dev/videoN)
@@ -251,6 +264,11 @@ class LiveConfig:
     def __post_init__(self):
         _in_range("port", self.port, 0, 65535)
         _in_range("max_peers", self.max_peers, 1, 1000)
+        _in_range("connect_timeout_s", self.connect_timeout_s, 1.0, 600.0)
+        _in_range("max_upload_bytes", self.max_upload_bytes, 1024, 2**31)
+        if self.token and len(self.token) < 16:
+            raise ValueError("token: expected at least 16 characters "
+                             "(e.g. python3 -c 'import secrets; print(secrets.token_urlsafe())')")
         _in_range("fps", self.fps, 1, 240)
 
 
@@ -370,6 +388,9 @@ def _as_dict(obj: Any) -> dict[str, Any]:
     return {f.name: getattr(obj, f.name) for f in fields(obj)}
 
 
+_MOVED = {("stills", "max_pixels"): "[input] max_pixels"}   # keys that moved: the error says where
+
+
 def _build(cls: type, data: Any, source: str, prefix: str) -> Any:
     where = f"[{prefix}]" if prefix else "top level"
     if not isinstance(data, dict):
@@ -377,6 +398,8 @@ def _build(cls: type, data: Any, source: str, prefix: str) -> Any:
     hints = typing.get_type_hints(cls)
     known = {f.name for f in fields(cls)}
     for key in data:
+        if (prefix, key) in _MOVED:
+            raise ConfigError(f"{source}: [{prefix}] {key} is now {_MOVED[prefix, key]} (one limit for every input)")
         if key not in known:
             raise ConfigError(f"{source}: {where} unknown key {key!r}; known keys: {', '.join(sorted(known))}")
     kwargs = {}

@@ -9,13 +9,16 @@ _ERROR = {"type": "object", "required": ["error"],
 _ITEM = {"type": "object", "required": ["index", "name", "status", "error", "flags", "cached"], "properties": {
     "index": {"type": "integer"}, "name": {"type": "string"},
     "status": {"type": "string", "enum": ["queued", "running", "done", "failed", "cancelled"]},
-    "error": {"type": "string"}, "flags": {"type": "array", "items": {}}, "cached": {"type": "boolean"}}}
+    "error": {"type": "string"}, "flags": {"type": "array", "items": {}}, "cached": {"type": "boolean"},
+    "attempts": {"type": "integer", "description": "times a worker started it; over 1 after a redelivery"},
+    "worker": {"type": "string", "description": "the worker that finished it"}}}
 _JOB = {"type": "object", "required": ["id", "kind", "state", "progress", "items"], "properties": {
     "id": {"type": "string"}, "kind": {"type": "string", "enum": ["cutout", "images", "video"]},
     "state": {"type": "string", "enum": ["queued", "running", "done", "failed", "cancelled"]},
     "progress": {"type": "number", "minimum": 0, "maximum": 1},
     "created": {"type": "number"}, "expires": {"type": "number"}, "options": {"type": "object"},
-    "items": {"type": "array", "items": _ITEM}, "error": {"type": "string"}, "result": {"type": "string"}}}
+    "items": {"type": "array", "items": _ITEM}, "error": {"type": "string"}, "result": {"type": "string"},
+    "warnings": {"type": "array", "items": {"type": "string"}}}}
 _ACCEPTED = {"type": "object", "required": ["id", "state"],
              "properties": {"id": {"type": "string"}, "state": {"type": "string"}}}
 _OPTIONS = [
