@@ -107,7 +107,7 @@ def test_placement_fill_margin_align():
     assert tight.scale == pytest.approx(3.0)                          # 600 px of room for 200 px
     alpha = np.zeros((50, 60), np.uint8)
     alpha[10:20, 5:15] = 200
-    alpha[0, 0] = 8  # invisible: not part of the box
+    alpha[0, 0] = 25  # under 10 %: not part of the box
     assert subject_box(alpha) == (5, 10, 15, 20)
     assert subject_box(np.zeros((4, 4), np.uint8)) is None
 
@@ -144,3 +144,15 @@ def test_the_plan_puts_each_stage_in_its_place(engine):
     assert names.index("Repair") == names.index("Refine") + 1
     assert names[-3:] == ["Framing", "SnapAlpha", "Composite"]
     assert stages[-1].shadow.room_below
+
+
+def test_snap_clears_faint_haze_away_from_the_subject_and_keeps_soft_edges(true_alpha):
+    from livematte.stages.pure_white import SnapAlpha
+
+    hazy = true_alpha.copy()
+    hazy[:30, :30] = np.maximum(hazy[:30, :30], 20)    # a faint haze in the corner, far from the toy
+    snapped = SnapAlpha(PureWhiteConfig(enabled=True)).snapped(hazy)
+    assert true_alpha[:30, :30].max() == 0 and snapped[:30, :30].max() == 0
+    soft = (true_alpha > 4) & (true_alpha < 26)
+    assert soft.sum() > 100 and (snapped[soft] == true_alpha[soft]).mean() > 0.9   # an edge's own softness
+    assert (snapped[true_alpha >= 26] == true_alpha[true_alpha >= 26]).all()

@@ -171,10 +171,12 @@ class PureWhiteConfig:
     """Background pixels exactly 255 in the written file, JPEG included (stages/pure_white.py)."""
     enabled: bool = False
     snap: int = 4                  # alpha at or below this is background (invisible specks and tails → 0)
+    reach: int = 8                 # faint alpha (under 10 %) farther than this from the visible subject → 0
     band: int = 7                  # pixels around anything not white where JPEG ringing is tolerated
 
     def __post_init__(self):
         _in_range("snap", self.snap, 0, 64)
+        _in_range("reach", self.reach, 0, 256)
         _in_range("band", self.band, 0, 64)
 
 

@@ -1,6 +1,7 @@
 """Framing: the subject cut out, scaled and placed on the output canvas, as a marketplace wants it.
 
-The subject is the bounding box of the visible alpha. It is scaled so that the box fills `fill` of
+The subject is the bounding box of the visible alpha (report.subject_box, the box the batch report's
+fill is measured on). It is scaled so that the box fills `fill` of
 the canvas (the longer side for a square canvas; the box fits within fill × W and fill × H on any
 canvas), never closer than `margin` to an edge, then centred or stood on the bottom margin. A product
 that would be enlarged past `max_upscale` is enlarged that much only, and a warning names the file:
@@ -20,13 +21,11 @@ from dataclasses import dataclass, replace
 import cv2
 import numpy as np
 
+from .. import report
 from ..config import FramingConfig, canvas_size
 from ..frame import Frame
 
 log = logging.getLogger(__name__)
-
-VISIBLE = 8  # alpha above this counts towards the subject's box: fainter is invisible on any background
-
 
 @dataclass(frozen=True)
 class Placement:
@@ -38,11 +37,11 @@ class Placement:
 
 
 def subject_box(alpha: np.ndarray) -> tuple[int, int, int, int] | None:
-    """(x0, y0, x1, y1), end exclusive, of the pixels with alpha above VISIBLE; None when there are none."""
-    points = cv2.findNonZero(cv2.threshold(alpha, VISIBLE, 255, cv2.THRESH_BINARY)[1])
-    if points is None:
+    """(x0, y0, x1, y1), end exclusive, of the visible subject: the box the batch report measures fill on."""
+    box = report.subject_box(alpha)
+    if box is None:
         return None
-    x, y, w, h = cv2.boundingRect(points)
+    x, y, w, h = box
     return x, y, x + w, y + h
 
 

@@ -1,8 +1,11 @@
 """Pure white: every background pixel exactly RGB 255 in the written file, JPEG included.
 
-Two halves. Before the composite, `SnapAlpha` sets alpha at or below `snap` to 0: the model's faint
-tails and invisible specks would otherwise leave 250-254 greys far from the product, which a
-marketplace's checker reads as an off-white background. After the file is written,
+Two halves. Before the composite, `SnapAlpha` sets alpha at or below `snap` to 0, and faint alpha
+(under report.SUBJECT_ALPHA, 10 %) farther than `reach` pixels from the visible subject: the model's
+faint tails and specks would otherwise leave greys away from the product, which a marketplace's
+checker reads as an off-white background. So every non-white pixel of the composite lies within
+`reach` of the visible subject, and, after JPEG, within reach + band = 15 pixels of it: inside the
+batch report's white_margin (16), which decides `pure_background` the same way. After the file is written,
 `check_written` decodes it and compares it with what was encoded: outside a band of `band` pixels
 around anything that is not white (the subject, its shadow) every pixel must be 255.
 
@@ -26,20 +29,29 @@ from PIL import Image
 from ..config import PureWhiteConfig
 from ..errors import OutputError
 from ..frame import Frame
+from ..report import SUBJECT_ALPHA
 
 log = logging.getLogger(__name__)
 
 
 class SnapAlpha:
-    """Alpha at or below `snap` becomes 0, so that the composite is exactly the background there."""
+    """Alpha at or below `snap` becomes 0, and so does faint alpha (below the visible 10 %) farther than
+    `reach` pixels from the visible subject: the composite is exactly the background there."""
 
     def __init__(self, cfg: PureWhiteConfig):
-        self.snap = cfg.snap
+        self.snap, self.reach = cfg.snap, cfg.reach
 
     def __call__(self, frame: Frame) -> Frame:
-        if frame.alpha is None or self.snap == 0:
+        if frame.alpha is None:
             return frame
-        return replace(frame, alpha=cv2.threshold(frame.alpha, self.snap, 255, cv2.THRESH_TOZERO)[1])
+        return replace(frame, alpha=self.snapped(frame.alpha))
+
+    def snapped(self, alpha: np.ndarray) -> np.ndarray:
+        alpha = cv2.threshold(alpha, self.snap, 255, cv2.THRESH_TOZERO)[1]
+        visible = cv2.compare(alpha, SUBJECT_ALPHA, cv2.CMP_GE)
+        side = 2 * self.reach + 1
+        near = cv2.dilate(visible, np.ones((side, side), np.uint8))
+        return cv2.bitwise_and(alpha, near)
 
     def reset(self) -> None:
         pass
