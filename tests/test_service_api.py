@@ -18,8 +18,10 @@ from media import make_clip
 from service_run import TOKENS, Service
 
 NAMES = ["girl-1.jpg", "car-2.jpg", "plants-1.jpg"]
-LIMITS = """[service]
+LIMITS = """[input]
 max_pixels = 2000000
+
+[service]
 max_upload_bytes = 3000000
 max_video_frames = 200
 max_queued_jobs = 2
@@ -220,3 +222,12 @@ def test_no_auth_only_on_loopback_and_never_without_tokens(tmp_path):
     assert result.returncode == 2 and "127.0.0.1" in result.stderr
     result = run_cli("api", env={"LIVEMATTE_API_TOKENS": ""}, timeout=60)
     assert result.returncode == 2 and "LIVEMATTE_API_TOKENS" in result.stderr
+
+
+def test_quality_flags_reach_the_items_and_the_headers(service):
+    # A plain wall: nothing for the model to keep, so the cut-out is flagged empty, not passed off as fine.
+    status, body, headers = service.post_files("/v1/cutout", [("image", "wall.png", png(200, 150))])
+    assert status == 200
+    assert "empty" in json.loads(headers["X-Livematte-Flags"])
+    job = service.job(headers["X-Livematte-Job"])
+    assert "empty" in job["items"][0]["flags"]

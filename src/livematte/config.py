@@ -277,7 +277,6 @@ class ServiceConfig:
     tokens: list[str] = field(default_factory=list)   # bearer tokens; LIVEMATTE_API_TOKENS adds to these
     sync_budget_s: float = 20.0    # POST /v1/cutout waits this long for its result, then answers 202 + job
     max_upload_bytes: int = 64 * 1024 * 1024    # one request's body
-    max_pixels: int = 40_000_000   # per image (the API refuses before decoding)
     max_images: int = 1000         # per job (fields or zip members)
     max_video_seconds: float = 600.0
     max_video_frames: int = 36_000
@@ -293,7 +292,6 @@ class ServiceConfig:
         _in_range("port", self.port, 0, 65535)
         _in_range("sync_budget_s", self.sync_budget_s, 0.0, 600.0)
         _in_range("max_upload_bytes", self.max_upload_bytes, 1, 2**40)
-        _in_range("max_pixels", self.max_pixels, 1, 2**40)
         _in_range("max_images", self.max_images, 1, 100_000)
         _in_range("max_queued_jobs", self.max_queued_jobs, 1, 100_000)
         _in_range("rate_per_minute", self.rate_per_minute, 1, 10**7)
