@@ -129,9 +129,12 @@ class StillsConfig:
     overwrite: bool = False
     mask_only: bool = False        # write the alpha as a grey PNG instead of a cut-out
     quality: int = 92              # JPEG and WEBP quality
+    # Above this many pixels the model reads a reduced copy and the stages run in tiles (studio.py)
+    tile_pixels: int = 50_000_000
 
     def __post_init__(self):
         _one_of("format", self.format, ("png", "jpg", "webp"))
+        _in_range("tile_pixels", self.tile_pixels, 1, 2**40)
         _in_range("workers", self.workers, 0, 256)
         _in_range("quality", self.quality, 1, 100)
 
@@ -225,6 +228,9 @@ class QualityConfig:
     min_agreement: float = 0.5     # "model_disagreement": IoU with second_model below this
     second_model: str = ""         # a model name to cross-check every still with; "" = none (it costs a run)
     strict: bool = False           # a flagged output fails the batch (non-zero exit)
+    # Pure background check (solid colour backgrounds): pixels this close to the subject may differ from
+    # the colour (JPEG ringing stays inside its 8×8 block, 16×16 with chroma subsampling); farther, none.
+    white_margin: int = 16
 
     def __post_init__(self):
         _in_range("min_coverage", self.min_coverage, 0.0, 1.0)
@@ -236,6 +242,7 @@ class QualityConfig:
         for level, value in enumerate(self.max_middling):
             _in_range(f"max_middling[{level}]", value, 0.0, 1.0)
         _in_range("min_agreement", self.min_agreement, 0.0, 1.0)
+        _in_range("white_margin", self.white_margin, 0, 1000)
 
 
 @dataclass(frozen=True)
