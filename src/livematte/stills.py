@@ -227,7 +227,7 @@ class StillsBatch:
             verdict = self.quality.assess(frame.alpha, image=frame.image)
             if layered:
                 studio.write_layered(job.output, still, frame, stages[-1])
-                return Outcome("done", job.source, job.output, verdict=verdict)
+                return self._done(job, frame.alpha, verdict, check_colour=False)   # layers: no pixels to check
             if deep:
                 studio.write_deep(job.output, still, frame, stages[-1])
                 return self._done(job, frame.alpha, verdict)
