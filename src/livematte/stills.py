@@ -221,9 +221,13 @@ class StillsBatch:
             stages = self._stages()
             # A framed still is 8-bit: the 16-bit composite works at the source's own size.
             deep = studio.wants_deep(still, self.suffix, self.mask_only) and self.config.framing.canvas == "none"
-            for stage in stages[:-1] if deep else stages:   # a 16-bit output redoes the composite at 16 bits
+            layered = self.suffix == ".psd"     # layers are made from the frame as the composite gets it
+            for stage in stages[:-1] if deep or layered else stages:   # 16 bits: the composite is redone
                 frame = stage(frame)
             verdict = self.quality.assess(frame.alpha, image=frame.image)
+            if layered:
+                studio.write_layered(job.output, still, frame, stages[-1])
+                return self._done(job, frame.alpha, verdict, check_colour=False)   # layers: no pixels to check
             if deep:
                 studio.write_deep(job.output, still, frame, stages[-1])
                 return self._done(job, frame.alpha, verdict)
