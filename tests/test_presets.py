@@ -77,7 +77,7 @@ def _check(tmp_path: Path, preset: str, side: int, fill: float, names: list[str]
         if name in held_back:
             assert max(w, h) < fill * side - 2, name
         else:
-            assert abs(max(w, h) - fill * side) <= 2, (name, w, h)
+            assert abs(max(w, h) - fill * side) <= 3, (name, w, h)   # resampling moves each edge ±1
         assert abs((x + w / 2) - side / 2) <= 2 and abs((y + h / 2) - side / 2) <= 2, name
         # Exact white: anything the subject (alpha > 0) or its shadow touches, widened by one JPEG block.
         covered = alpha.copy()
