@@ -130,9 +130,12 @@ class StillsConfig:
     overwrite: bool = False
     mask_only: bool = False        # write the alpha as a grey PNG instead of a cut-out
     quality: int = 92              # JPEG and WEBP quality
+    # Above this many pixels the model reads a reduced copy and the stages run in tiles (studio.py)
+    tile_pixels: int = 50_000_000
 
     def __post_init__(self):
         _one_of("format", self.format, ("png", "jpg", "webp"))
+        _in_range("tile_pixels", self.tile_pixels, 1, 2**40)
         _in_range("workers", self.workers, 0, 256)
         _in_range("quality", self.quality, 1, 100)
 
@@ -226,6 +229,9 @@ class QualityConfig:
     min_agreement: float = 0.5     # "model_disagreement": IoU with second_model below this
     second_model: str = ""         # a model name to cross-check every still with; "" = none (it costs a run)
     strict: bool = False           # a flagged output fails the batch (non-zero exit)
+    # Pure background check (solid colour backgrounds): pixels this close to the subject may differ from
+    # the colour (JPEG ringing stays inside its 8×8 block, 16×16 with chroma subsampling); farther, none.
+    white_margin: int = 16
 
     def __post_init__(self):
         _in_range("min_coverage", self.min_coverage, 0.0, 1.0)
@@ -237,6 +243,7 @@ class QualityConfig:
         for level, value in enumerate(self.max_middling):
             _in_range(f"max_middling[{level}]", value, 0.0, 1.0)
         _in_range("min_agreement", self.min_agreement, 0.0, 1.0)
+        _in_range("white_margin", self.white_margin, 0, 1000)
 
 
 @dataclass(frozen=True)
@@ -278,7 +285,6 @@ class ServiceConfig:
     tokens: list[str] = field(default_factory=list)   # bearer tokens; LIVEMATTE_API_TOKENS adds to these
     sync_budget_s: float = 20.0    # POST /v1/cutout waits this long for its result, then answers 202 + job
     max_upload_bytes: int = 64 * 1024 * 1024    # one request's body
-    max_pixels: int = 40_000_000   # per image (the API refuses before decoding)
     max_images: int = 1000         # per job (fields or zip members)
     max_video_seconds: float = 600.0
     max_video_frames: int = 36_000
@@ -294,7 +300,6 @@ class ServiceConfig:
         _in_range("port", self.port, 0, 65535)
         _in_range("sync_budget_s", self.sync_budget_s, 0.0, 600.0)
         _in_range("max_upload_bytes", self.max_upload_bytes, 1, 2**40)
-        _in_range("max_pixels", self.max_pixels, 1, 2**40)
         _in_range("max_images", self.max_images, 1, 100_000)
         _in_range("max_queued_jobs", self.max_queued_jobs, 1, 100_000)
         _in_range("rate_per_minute", self.rate_per_minute, 1, 10**7)

@@ -118,8 +118,8 @@ def read_image(path: str | os.PathLike, max_pixels: int = DEFAULT_MAX_PIXELS) ->
         pil = _open_psd(path, max_pixels)
     else:
         pil = _open_pillow(path, max_pixels)
-    if deep.is_deep(path, pil):
-        return _read_deep(path, pil)
+    if deep.is_deep(path, pil) or deep.is_large(pil):
+        return _read_direct(path, pil)
     try:
         _load(path, pil)
         icc = deep.icc_profile(pil)
@@ -130,16 +130,19 @@ def read_image(path: str | os.PathLike, max_pixels: int = DEFAULT_MAX_PIXELS) ->
     return StillImage(rgb, alpha, path, icc=icc, exif=deep.exif_bytes(pil))
 
 
-def _read_deep(path: Path, pil: Image.Image) -> StillImage:
+def _read_direct(path: Path, pil: Image.Image) -> StillImage:
+    """A 16-bit or very large file, decoded by sources/deep.py rather than Pillow."""
     icc = deep.icc_profile(pil)
     exif = deep.exif_unturned(pil)
-    rgb16, alpha16 = deep.read_deep(path, pil)
-    alpha = None if alpha16 is None else deep.to_8bit(alpha16)
-    image = deep.to_8bit(rgb16)
+    rgb, alpha = deep.read_direct(path, pil)
+    wide = rgb if rgb.dtype == np.uint16 else None
+    image = deep.to_8bit(rgb) if wide is not None else rgb
+    if alpha is not None and alpha.dtype == np.uint16:
+        alpha = deep.to_8bit(alpha)
     if alpha is not None:   # the model sees the picture flattened onto white, as for 8-bit files
         white = np.full_like(image, 255)
         image = cv2.blendLinear(image, white, alpha.astype(np.float32), (255 - alpha).astype(np.float32))
-    return StillImage(image, alpha, path, deep=rgb16, icc=icc, exif=exif)
+    return StillImage(image, alpha, path, deep=wide, icc=icc, exif=exif)
 
 
 def _register_heif(path: Path) -> None:
