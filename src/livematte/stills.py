@@ -180,7 +180,6 @@ class StillsBatch:
         stages = getattr(self._local, "stages", None)
         if stages is None:
             from .stages import build_stages
-            from .stages.composite import Composite
 
             config = self.config
             if self.mask_only:
@@ -190,14 +189,12 @@ class StillsBatch:
                     shadow=ShadowConfig(),
                     decontaminate=DecontaminateConfig(enabled=False),
                 )
-            stages = build_stages(config, self.engine, video=False)
-            if not isinstance(stages[-1], Composite):
-                raise LivematteError("build_stages no longer ends with Composite; stills needs updating")
-            if self.mask_only:
-                stages = [*stages[:-1], KeepSourceAlpha()]
-            else:
-                stages.insert(len(stages) - 1, KeepSourceAlpha())
-            self._local.stages = stages
+            plan = build_stages(config, self.engine, video=False)
+            if self.mask_only:      # the alpha is the output: no compositing
+                plan = plan.replace(composite=[KeepSourceAlpha()])
+            else:                   # the source's own transparency, applied to the finished matte
+                plan = plan.replace(edges=[*plan.edges, KeepSourceAlpha()])
+            stages = self._local.stages = list(plan)
         return stages
 
     def process(self, job: Job) -> Outcome:
