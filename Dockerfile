@@ -1,4 +1,4 @@
-# CPU image that runs the livematte CLI. PyAV, OpenCV and ONNX Runtime wheels bundle their native
+# CPU image that runs the livematte CLI, `livematte api` and `livematte worker` (compose.yaml runs them). PyAV, OpenCV and ONNX Runtime wheels bundle their native
 # libraries, so the slim base needs nothing from apt.
 FROM python:3.11-slim
 
@@ -12,6 +12,6 @@ COPY configs ./configs
 RUN pip install --no-cache-dir '.[vcam]' \
  && livematte models pull selfie selfie_landscape
 
-EXPOSE 8080
+EXPOSE 8080 8090
 ENTRYPOINT ["livematte"]
 CMD ["--help"]

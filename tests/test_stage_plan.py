@@ -6,9 +6,8 @@ from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
-from live_media import ROOM, room_images
-from media import make_clip
 
+from live_media import ROOM, room_images
 from livematte.config import Config, load_config
 from livematte.engine.base import CoarseMatte
 from livematte.frame import Frame
@@ -20,6 +19,7 @@ from livematte.stages.decontaminate import Decontaminate
 from livematte.stages.plan import StagePlan
 from livematte.stages.refine import Refine
 from livematte.stages.smooth import Smooth
+from media import make_clip
 
 
 def _types(group) -> list[type]:

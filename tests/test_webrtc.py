@@ -244,7 +244,7 @@ def test_source_mode_without_a_source_is_a_clear_400(engine):
 
 
 def uploaded_files(app) -> list[Path]:
-    return sorted(Path(app[SERVICE]._uploads.name).iterdir())
+    return sorted(app[SERVICE].uploads.folder.iterdir())
 
 
 def test_uploaded_background_image_is_kept_server_side_and_bad_uploads_are_refused(engine, tmp_path):
@@ -263,6 +263,7 @@ def test_uploaded_background_image_is_kept_server_side_and_bad_uploads_are_refus
             form.add_field("image", b"#!/bin/sh\n", filename="evil.sh", content_type="text/x-sh")
             response = await client.post("/settings", data=form)
             assert response.status == 400 and "PNG, JPEG or WebP" in (await response.json())["error"]
+            assert uploaded_files(app) == []
 
             form = FormData()
             form.add_field("image", png.getvalue(), filename="red.png", content_type="image/png")
@@ -274,9 +275,9 @@ def test_uploaded_background_image_is_kept_server_side_and_bad_uploads_are_refus
             # available the refusal names it and no file is left behind
             if response.status == 200:
                 assert len(saved) == 1 and saved[0].read_bytes() == png.getvalue()
-                assert body["background"] == f"image:{saved[0]}"
+                assert body["background"] == f"upload:{saved[0].stem}"     # by id: no server path
             else:
                 assert response.status == 400 and "image:" in body["error"] and saved == []
-        assert not Path(app[SERVICE]._uploads.name).exists()      # noqa: ASYNC240 - shutdown removed uploads
+        assert not app[SERVICE].uploads.folder.exists()      # noqa: ASYNC240 - shutdown removed uploads
 
     asyncio.run(scenario())

@@ -95,9 +95,13 @@ class InputConfig:
     # FFmpeg demuxer and protocol options, e.g. {listen = "1"} to receive an RTMP push from OBS, or
     # {rtsp_flags = "listen"} for an RTSP push: livematte then waits for the publisher to connect.
     options: dict = field(default_factory=dict)
+    # pixels per image or video frame; larger inputs are refused before their pixels are decoded
+    # (decompression bombs), for stills, video and uploaded backgrounds alike
+    max_pixels: int = 64_000_000
 
     def __post_init__(self):
         _in_range("retries", self.retries, 0, 100)
+        _in_range("max_pixels", self.max_pixels, 1, 2**40)
         _in_range("timeout_s", self.timeout_s, 0.1, 3600.0)
         for key, value in self.options.items():
             if not isinstance(value, str | int | float) or isinstance(value, bool):
@@ -105,7 +109,7 @@ class InputConfig:
 
     def source_options(self) -> dict:
         """Keyword arguments for sources.open_source."""
-        return {"retries": self.retries, "timeout_s": self.timeout_s,
+        return {"retries": self.retries, "timeout_s": self.timeout_s, "max_pixels": self.max_pixels,
                 "av_options": {k: str(v) for k, v in self.options.items()}}
 
 
@@ -120,18 +124,94 @@ class OutputConfig:
 
 @dataclass(frozen=True)
 class StillsConfig:
-    format: str = "png"            # png (RGBA) | jpg | webp, when flattened on a background
-    max_pixels: int = 178_956_970  # refuse larger images (decompression bombs); Pillow's own limit
+    format: str = "png"            # png (RGBA) | jpg | webp, when flattened on a background | psd (layers)
     workers: int = 0               # 0 = one per core
     overwrite: bool = False
     mask_only: bool = False        # write the alpha as a grey PNG instead of a cut-out
     quality: int = 92              # JPEG and WEBP quality
+    # Above this many pixels the model reads a reduced copy and the stages run in tiles (studio.py)
+    tile_pixels: int = 50_000_000
 
     def __post_init__(self):
-        _one_of("format", self.format, ("png", "jpg", "webp"))
-        _in_range("max_pixels", self.max_pixels, 1, 2**40)
+        _one_of("format", self.format, ("png", "jpg", "webp", "psd"))
+        _in_range("tile_pixels", self.tile_pixels, 1, 2**40)
         _in_range("workers", self.workers, 0, 256)
         _in_range("quality", self.quality, 1, 100)
+
+
+@dataclass(frozen=True)
+class FramingConfig:
+    """Where the subject lands on the output canvas (stills; stages/framing.py)."""
+    canvas: str = "none"           # none (leave the image as it is) | original | square | WxH, e.g. "2000x2000"
+    fill: float = 0.0              # the subject's bounding box against the canvas (longer side); 0 = keep its size
+    margin: float = 0.0            # least space between the subject and the canvas edge, fraction of the side
+    align: str = "center"          # center | bottom (the subject stands on the bottom margin)
+    max_upscale: float = 2.0       # enlarge a small product at most this much; beyond it a warning names the file
+
+    def __post_init__(self):
+        canvas_size(self.canvas)   # raises ValueError naming the key
+        _in_range("fill", self.fill, 0.0, 1.0)
+        _in_range("margin", self.margin, 0.0, 0.45)
+        _one_of("align", self.align, ("center", "bottom"))
+        _in_range("max_upscale", self.max_upscale, 1.0, 16.0)
+
+
+def canvas_size(canvas: str) -> tuple[int, int] | str:
+    """"WxH" → (W, H); "none", "original" and "square" are returned as they are."""
+    if canvas in ("none", "original", "square"):
+        return canvas
+    w, sep, h = canvas.lower().partition("x")
+    if sep and w.isdigit() and h.isdigit() and 16 <= int(w) <= 30000 and 16 <= int(h) <= 30000:
+        return int(w), int(h)
+    raise ValueError(f"canvas = {canvas!r}: expected none, original, square or WxH (16-30000 each), e.g. 2000x2000")
+
+
+@dataclass(frozen=True)
+class PureWhiteConfig:
+    """Background pixels exactly 255 in the written file, JPEG included (stages/pure_white.py)."""
+    enabled: bool = False
+    snap: int = 4                  # alpha at or below this is background (invisible specks and tails → 0)
+    band: int = 7                  # pixels around anything not white where JPEG ringing is tolerated
+
+    def __post_init__(self):
+        _in_range("snap", self.snap, 0, 64)
+        _in_range("band", self.band, 0, 64)
+
+
+@dataclass(frozen=True)
+class ColorConfig:
+    """Automatic colour correction before the model (stages/color.py)."""
+    method: str = "none"           # none | lab (grey-world in CIE Lab) | greyworld (RGB gains)
+    strength: float = 1.0          # 0-1: how much of the estimated cast is removed
+
+    def __post_init__(self):
+        _one_of("method", self.method, ("none", "lab", "greyworld"))
+        _in_range("strength", self.strength, 0.0, 1.0)
+
+
+@dataclass(frozen=True)
+class DenoiseConfig:
+    """Denoising before the model (stages/denoise.py); the written photo is the denoised one."""
+    method: str = "none"           # none | bilateral | nlmeans (non-local means)
+    strength: float = 5.0          # nlmeans h / bilateral colour sigma÷5, in 8-bit levels
+
+    def __post_init__(self):
+        _one_of("method", self.method, ("none", "bilateral", "nlmeans"))
+        _in_range("strength", self.strength, 0.5, 50.0)
+
+
+@dataclass(frozen=True)
+class RepairConfig:
+    """Edge defect repair of the alpha (stages/repair.py)."""
+    enabled: bool = False
+    islands: float = 0.002         # specks smaller than this fraction of the subject's area are removed
+    pinholes: float = 0.0005       # enclosed holes smaller than this fraction of the subject's area are filled
+    choke: int = 0                 # pixels the soft edge is pulled in (a colour fringe left on the rim); 0 = off
+
+    def __post_init__(self):
+        _in_range("islands", self.islands, 0.0, 0.5)
+        _in_range("pinholes", self.pinholes, 0.0, 0.5)
+        _in_range("choke", self.choke, 0, 8)
 
 
 @dataclass(frozen=True)
@@ -148,6 +228,9 @@ class QualityConfig:
     min_agreement: float = 0.5     # "model_disagreement": IoU with second_model below this
     second_model: str = ""         # a model name to cross-check every still with; "" = none (it costs a run)
     strict: bool = False           # a flagged output fails the batch (non-zero exit)
+    # Pure background check (solid colour backgrounds): pixels this close to the subject may differ from
+    # the colour (JPEG ringing stays inside its 8×8 block, 16×16 with chroma subsampling); farther, none.
+    white_margin: int = 16
 
     def __post_init__(self):
         _in_range("min_coverage", self.min_coverage, 0.0, 1.0)
@@ -159,12 +242,17 @@ class QualityConfig:
         for level, value in enumerate(self.max_middling):
             _in_range(f"max_middling[{level}]", value, 0.0, 1.0)
         _in_range("min_agreement", self.min_agreement, 0.0, 1.0)
+        _in_range("white_margin", self.white_margin, 0, 1000)
 
 
 @dataclass(frozen=True)
 class LiveConfig:
-    host: str = "127.0.0.1"
+    host: str = "127.0.0.1"        # any other address needs a token
     port: int = 8080
+    token: str = ""                # access token (or $LIVEMATTE_TOKEN); required unless host is loopback
+    allowed_hosts: list[str] = field(default_factory=list)  # host names accepted in Host besides IPs, localhost
+    connect_timeout_s: float = 20.0  # a peer not connected this long after its answer is closed
+    max_upload_bytes: int = 20 * 1024 * 1024   # largest uploaded background image
     max_peers: int = 4             # senders and viewers together; more get HTTP 503
     ice_servers: list[str] = field(default_factory=list)   # e.g. ["stun:stun.example.org:3478"]; none by default
     width: int = 1280              # size and rate asked of a real camera (/dev/videoN)
@@ -176,6 +264,11 @@ class LiveConfig:
     def __post_init__(self):
         _in_range("port", self.port, 0, 65535)
         _in_range("max_peers", self.max_peers, 1, 1000)
+        _in_range("connect_timeout_s", self.connect_timeout_s, 1.0, 600.0)
+        _in_range("max_upload_bytes", self.max_upload_bytes, 1024, 2**31)
+        if self.token and len(self.token) < 16:
+            raise ValueError("token: expected at least 16 characters "
+                             "(e.g. python3 -c 'import secrets; print(secrets.token_urlsafe())')")
         _in_range("fps", self.fps, 1, 240)
 
 
@@ -191,7 +284,6 @@ class ServiceConfig:
     tokens: list[str] = field(default_factory=list)   # bearer tokens; LIVEMATTE_API_TOKENS adds to these
     sync_budget_s: float = 20.0    # POST /v1/cutout waits this long for its result, then answers 202 + job
     max_upload_bytes: int = 64 * 1024 * 1024    # one request's body
-    max_pixels: int = 40_000_000   # per image (the API refuses before decoding)
     max_images: int = 1000         # per job (fields or zip members)
     max_video_seconds: float = 600.0
     max_video_frames: int = 36_000
@@ -207,7 +299,6 @@ class ServiceConfig:
         _in_range("port", self.port, 0, 65535)
         _in_range("sync_budget_s", self.sync_budget_s, 0.0, 600.0)
         _in_range("max_upload_bytes", self.max_upload_bytes, 1, 2**40)
-        _in_range("max_pixels", self.max_pixels, 1, 2**40)
         _in_range("max_images", self.max_images, 1, 100_000)
         _in_range("max_queued_jobs", self.max_queued_jobs, 1, 100_000)
         _in_range("rate_per_minute", self.rate_per_minute, 1, 10**7)
@@ -231,6 +322,11 @@ class Config:
     stills: StillsConfig = field(default_factory=StillsConfig)
     quality: QualityConfig = field(default_factory=QualityConfig)
     live: LiveConfig = field(default_factory=LiveConfig)
+    framing: FramingConfig = field(default_factory=FramingConfig)
+    pure_white: PureWhiteConfig = field(default_factory=PureWhiteConfig)
+    color: ColorConfig = field(default_factory=ColorConfig)
+    denoise: DenoiseConfig = field(default_factory=DenoiseConfig)
+    repair: RepairConfig = field(default_factory=RepairConfig)
     service: ServiceConfig = field(default_factory=ServiceConfig)
 
 
@@ -290,6 +386,9 @@ def _as_dict(obj: Any) -> dict[str, Any]:
     return {f.name: getattr(obj, f.name) for f in fields(obj)}
 
 
+_MOVED = {("stills", "max_pixels"): "[input] max_pixels"}   # keys that moved: the error says where
+
+
 def _build(cls: type, data: Any, source: str, prefix: str) -> Any:
     where = f"[{prefix}]" if prefix else "top level"
     if not isinstance(data, dict):
@@ -297,6 +396,8 @@ def _build(cls: type, data: Any, source: str, prefix: str) -> Any:
     hints = typing.get_type_hints(cls)
     known = {f.name for f in fields(cls)}
     for key in data:
+        if (prefix, key) in _MOVED:
+            raise ConfigError(f"{source}: [{prefix}] {key} is now {_MOVED[prefix, key]} (one limit for every input)")
         if key not in known:
             raise ConfigError(f"{source}: {where} unknown key {key!r}; known keys: {', '.join(sorted(known))}")
     kwargs = {}

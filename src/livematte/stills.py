@@ -22,6 +22,7 @@ import time
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field, replace
+from functools import partial
 from pathlib import Path
 
 import cv2
@@ -31,9 +32,11 @@ from .config import BackgroundConfig, Config, DecontaminateConfig, ShadowConfig
 from .errors import LivematteError, OutputError
 from .frame import Frame
 from .quality import QualityCheck, Verdict
-from .report import flagged_lines
+from .report import OutputFacts, flagged_lines, image_lines, output_facts, solid_colour
 from .sinks.images import SUFFIXES, write_image
 from .sources.images import ImageFile, find_images, read_image
+from .stages.product import add_product_stages
+from .stages.pure_white import check_written
 from .threads import opencv_threads
 
 log = logging.getLogger(__name__)
@@ -52,6 +55,7 @@ class Outcome:
     output: Path | None = None
     reason: str = ""
     verdict: Verdict | None = None   # quality flags of a written output (quality.py)
+    facts: OutputFacts | None = None  # size, fill, pure background of a written output (report.py)
 
     @property
     def flags(self) -> tuple[str, ...]:
@@ -163,6 +167,7 @@ class StillsBatch:
         self.engine = engine if engine is not None else self._load_engine(config.engine.model)
         second = self._load_engine(config.quality.second_model) if config.quality.second_model else None
         self.quality = QualityCheck(config.quality, feather=config.refine.feather, second=second)
+        self.colour = None if self.mask_only else solid_colour(self.config.background.spec)
         self._local = threading.local()
         self._stages()  # build once now, so a bad background spec fails before any file is touched
 
@@ -194,7 +199,8 @@ class StillsBatch:
                 plan = plan.replace(composite=[KeepSourceAlpha()])
             else:                   # the source's own transparency, applied to the finished matte
                 plan = plan.replace(edges=[*plan.edges, KeepSourceAlpha()])
-            stages = self._local.stages = list(plan)
+            stages = add_product_stages(list(plan), config, mask_only=self.mask_only)
+            self._local.stages = stages
         return stages
 
     def process(self, job: Job) -> Outcome:
@@ -202,24 +208,32 @@ class StillsBatch:
         try:
             if job.output.exists() and not self.config.stills.overwrite:
                 return Outcome("skipped", job.source, job.output, "output exists")
-            still = read_image(job.source, self.config.stills.max_pixels)
+            still = read_image(job.source, self.config.input.max_pixels)
+            if studio.wants_tiles(still, self.config.stills.tile_pixels, self._stages(), KeepSourceAlpha):
+                alpha = studio.write_tiled(job.output, still, self._stages(), mask_only=self.mask_only,
+                                           quality=self.config.stills.quality)
+                # The white of a tiled (huge) output is not decoded back: size and fill only.
+                return self._done(job, alpha, self.quality.assess(alpha), check_colour=False)
             frame = Frame(image=still.image, origin=str(job.source), meta={"source_alpha": still.alpha})
             stages = self._stages()
-            deep = studio.wants_deep(still, self.suffix, self.mask_only)
-            for stage in stages[:-1] if deep else stages:   # a 16-bit output redoes the composite at 16 bits
+            # A framed still is 8-bit: the 16-bit composite works at the source's own size.
+            deep = studio.wants_deep(still, self.suffix, self.mask_only) and self.config.framing.canvas == "none"
+            layered = self.suffix == ".psd"     # layers are made from the frame as the composite gets it
+            for stage in stages[:-1] if deep or layered else stages:   # 16 bits: the composite is redone
                 frame = stage(frame)
             verdict = self.quality.assess(frame.alpha, image=frame.image)
+            if layered:
+                studio.write_layered(job.output, still, frame, stages[-1])
+                return self._done(job, frame.alpha, verdict, check_colour=False)   # layers: no pixels to check
             if deep:
                 studio.write_deep(job.output, still, frame, stages[-1])
-                return Outcome("done", job.source, job.output, verdict=verdict)
-            write_image(
-                job.output,
-                frame.alpha if self.mask_only else frame.output,
-                quality=self.config.stills.quality,
-                icc=still.icc,
-                exif=still.exif,
-            )
-            return Outcome("done", job.source, job.output, verdict=verdict)
+                return self._done(job, frame.alpha, verdict)
+            pixels = frame.alpha if self.mask_only else frame.output
+            write = partial(write_image, job.output, pixels, icc=still.icc, exif=still.exif)
+            write(quality=self.config.stills.quality)
+            if self.config.pure_white.enabled and not self.mask_only:
+                check_written(job.output, pixels, self.config.pure_white, lambda quality: write(quality=quality))
+            return self._done(job, frame.alpha, verdict)
         except LivematteError as exc:
             return Outcome("failed", job.source, job.output, str(exc))
         # Deliberately broad: a decoder, the model or the encoder failing on one file must be reported
@@ -227,6 +241,11 @@ class StillsBatch:
         except Exception as exc:
             log.debug("%s failed", job.source, exc_info=True)
             return Outcome("failed", job.source, job.output, f"{type(exc).__name__}: {exc}")
+
+    def _done(self, job: Job, alpha, verdict: Verdict, *, check_colour: bool = True) -> Outcome:
+        colour = self.colour if check_colour else None
+        facts = output_facts(job.output, alpha, colour, self.config.quality.white_margin)
+        return Outcome("done", job.source, job.output, verdict=verdict, facts=facts)
 
     def run(
         self, inputs: Sequence[str | os.PathLike], outdir: str | os.PathLike, *, progress: bool = True
@@ -269,7 +288,8 @@ def format_summary(summary: Summary) -> str:
         else ""
     )
     lines = [
-        f"done {done}, skipped {len(summary.skipped)} (output exists), failed {len(summary.failed)}{rate}"
+        *image_lines(summary),
+        f"done {done}, skipped {len(summary.skipped)} (output exists), failed {len(summary.failed)}{rate}",
     ]
     if summary.ignored:
         lines.append(

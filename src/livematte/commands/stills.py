@@ -8,6 +8,7 @@ from pathlib import Path
 
 from ..config import merge
 from .common import add_pipeline_arguments, config_from_args
+from .product_args import add_product_arguments, product_overrides
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -23,8 +24,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--format",
-        choices=["png", "jpg", "webp"],
-        help="output format (default png; RGBA unless a background is given; jpg goes on white)",
+        choices=["png", "jpg", "webp", "psd"],
+        help="output format (default png; RGBA unless a background is given; jpg goes on white; "
+        "psd: the original with the cut-out as a layer mask, for retouching)",
     )
     parser.add_argument("--mask-only", action="store_true", help="write the alpha matte as a grey PNG")
     parser.add_argument(
@@ -37,16 +39,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--max-pixels",
         type=int,
         metavar="N",
-        help="refuse larger images (default 178956970, Pillow's decompression-bomb limit)",
+        help="refuse larger images and video frames (default: [input] max_pixels, 64000000)",
     )
     parser.add_argument("--quality", type=int, metavar="Q", help="JPEG/WEBP quality 1-100 (default 92)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     parser.add_argument("--report", metavar="PATH", help="write a JSON report, one record per input")
+    parser.add_argument("--contact-sheet", metavar="PATH",
+                        help="one image (.jpg/.png/.webp) of every cut-out with its file name and flags")
     parser.add_argument("--strict", action="store_true",
                         help="a flagged output (empty, background kept, ...) fails the batch")
     parser.add_argument("--second-model", metavar="MODEL",
                         help="cross-check every cut-out with this model; flag model_disagreement")
     add_pipeline_arguments(parser, video=False)
+    add_product_arguments(parser)
 
 
 def still_background(spec: str | None) -> str | None:
@@ -77,16 +82,22 @@ def run(args: argparse.Namespace) -> int:
                 "mask_only": args.mask_only or None,
                 "workers": args.workers,
                 "overwrite": args.overwrite or None,
-                "max_pixels": args.max_pixels,
                 "quality": args.quality,
             },
+            "input": {"max_pixels": args.max_pixels},
             "quality": {"strict": args.strict or None, "second_model": args.second_model},
         },
         "<command line>",
     )
+    config = merge(config, product_overrides(args), "<command line>")
     batch = StillsBatch(config)
     summary = batch.run(args.inputs, args.output, progress=not args.no_progress)
     print(format_summary(summary), file=sys.stdout)
     if args.report:
         write_json(args.report, stills_report(summary))
+    if args.contact_sheet:
+        from ..contact_sheet import cells_of, write_contact_sheets
+
+        sheets = write_contact_sheets(cells_of(summary), args.contact_sheet)
+        print(f"contact sheet: {', '.join(map(str, sheets)) or 'nothing to show'}", file=sys.stdout)
     return 0 if summary.ok else 1

@@ -39,7 +39,7 @@ def run(args: argparse.Namespace) -> int:
     threads = args.threads or max(1, cores // concurrency)
     name = args.name or f"{socket.gethostname()}-{os.getpid()}"
     store = Store(service.result_url, service.queue, service.result_ttl_s)
-    runtime = Runtime(config, service, store, threads)
+    runtime = Runtime(config, service, store, threads, name)
     set_runtime(runtime)
     runtime.engine(config.engine)          # the default model, loaded once before the first task
     stop = threading.Event()

@@ -17,7 +17,7 @@ from celery import Celery
 
 from ..config import ServiceConfig
 
-app = Celery("livematte", include=["livematte.service.tasks"])
+app = Celery("livematte", include=["livematte.service.tasks", "livematte.service.video_tasks"])
 app.conf.update(
     task_acks_late=True,
     task_reject_on_worker_lost=True,

@@ -5,6 +5,8 @@ workers as one `livematte.still` task each, a video as one `livematte.video_plan
 """
 from __future__ import annotations
 
+import json
+
 from .cache import ResultCache, cache_key
 from .store import TERMINAL_ITEM, Store
 
@@ -40,6 +42,7 @@ class Jobs:
     def view(self, job: dict) -> dict:
         """The job as GET /v1/jobs/{id} shows it."""
         items = self.store.items(job["id"])
+        tries = self.store.tries(job["id"])
         ended = sum(1 for i in items if i["status"] in TERMINAL_ITEM)
         count = job["count"] or len(items)
         if job["state"] in ("done", "failed", "cancelled"):
@@ -52,9 +55,13 @@ class Jobs:
                 "created": job["created"], "expires": job["expires"],
                 "options": {k: v for k, v in job["options"].items() if k != "probe"},
                 "items": [{"index": i["index"], "name": i["name"], "status": i["status"], "error": i["error"],
-                           "flags": i["flags"], "cached": i["cached"]} for i in items]}
+                           "flags": i["flags"], "cached": i["cached"], "attempts": tries.get(i["index"], 0),
+                           "worker": i.get("worker", "")}
+                          for i in items]}
         if job.get("error"):
             view["error"] = job["error"]
+        if job.get("warnings"):
+            view["warnings"] = json.loads(job["warnings"])
         if job["state"] == "done":
             view["result"] = f"/v1/jobs/{job['id']}/result"
         return view

@@ -9,13 +9,16 @@ _ERROR = {"type": "object", "required": ["error"],
 _ITEM = {"type": "object", "required": ["index", "name", "status", "error", "flags", "cached"], "properties": {
     "index": {"type": "integer"}, "name": {"type": "string"},
     "status": {"type": "string", "enum": ["queued", "running", "done", "failed", "cancelled"]},
-    "error": {"type": "string"}, "flags": {"type": "array", "items": {}}, "cached": {"type": "boolean"}}}
+    "error": {"type": "string"}, "flags": {"type": "array", "items": {}}, "cached": {"type": "boolean"},
+    "attempts": {"type": "integer", "description": "times a worker started it; over 1 after a redelivery"},
+    "worker": {"type": "string", "description": "the worker that finished it"}}}
 _JOB = {"type": "object", "required": ["id", "kind", "state", "progress", "items"], "properties": {
     "id": {"type": "string"}, "kind": {"type": "string", "enum": ["cutout", "images", "video"]},
     "state": {"type": "string", "enum": ["queued", "running", "done", "failed", "cancelled"]},
     "progress": {"type": "number", "minimum": 0, "maximum": 1},
     "created": {"type": "number"}, "expires": {"type": "number"}, "options": {"type": "object"},
-    "items": {"type": "array", "items": _ITEM}, "error": {"type": "string"}, "result": {"type": "string"}}}
+    "items": {"type": "array", "items": _ITEM}, "error": {"type": "string"}, "result": {"type": "string"},
+    "warnings": {"type": "array", "items": {"type": "string"}}}}
 _ACCEPTED = {"type": "object", "required": ["id", "state"],
              "properties": {"id": {"type": "string"}, "state": {"type": "string"}}}
 _OPTIONS = [
@@ -38,7 +41,7 @@ def _binary(*types: str) -> dict:
     return {t: {"schema": {"type": "string", "format": "binary"}} for t in types}
 
 
-def spec(service: ServiceConfig) -> dict:
+def spec(service: ServiceConfig, max_pixels: int) -> dict:
     auth = [{"bearer": []}]
     common = _errors(400, 401, 404, 413, 415, 429)
     upload = {"type": "object", "properties": {
@@ -48,7 +51,7 @@ def spec(service: ServiceConfig) -> dict:
         "openapi": "3.0.3",
         "info": {"title": "livematte API", "version": __version__,
                  "description": f"Cut-outs of images and videos. Uploads up to {service.max_upload_bytes} bytes, "
-                                f"{service.max_pixels} pixels per image; results kept {service.result_ttl_s} s."},
+                                f"{max_pixels} pixels per image; results kept {service.result_ttl_s} s."},
         "components": {"securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}},
         "paths": {
             "/healthz": {"get": {"summary": "broker, result store and worker count", "responses": {

@@ -18,11 +18,14 @@ from ..stills import Job, StillsBatch
 from .options import job_config, suffix
 from .store import Store
 
+KEEP_VIDEOS = 3
+
 
 class Runtime:
-    def __init__(self, config: Config, service: ServiceConfig, store: Store, threads: int):
+    def __init__(self, config: Config, service: ServiceConfig, store: Store, threads: int, name: str = ""):
         self.config = config
         self.service = service
+        self.name = name
         self.store = store
         self.threads = threads
         self._engines: dict[tuple, object] = {}
@@ -62,11 +65,27 @@ class Runtime:
             outcome = batch.process(Job(source, folder / f"output{suffix(options)}"))
             if outcome.status != "done":
                 return "failed", None, outcome.reason.replace(str(source), "input"), []
-            return "done", outcome.output.read_bytes(), "", list(getattr(outcome, "flags", []) or [])
+            return "done", outcome.output.read_bytes(), "", list(outcome.flags)
         finally:
             for file in folder.iterdir():
                 file.unlink(missing_ok=True)
             folder.rmdir()
+
+    def video_input(self, job_id: str) -> Path | None:
+        """A video job's input as a file here, fetched once per worker and job (its chunks all read it);
+        only the newest few are kept."""
+        path = self.scratch / f"{job_id}.video"
+        if not path.exists():
+            data = self.store.input(job_id, 0)
+            if data is None:
+                return None
+            partial = path.with_suffix(".partial")
+            partial.write_bytes(data)
+            partial.replace(path)
+            kept = sorted(self.scratch.glob("*.video"), key=lambda p: p.stat().st_mtime, reverse=True)
+            for old in kept[KEEP_VIDEOS:]:
+                old.unlink(missing_ok=True)
+        return path
 
     def temp_path(self, name: str) -> Path:
         return Path(tempfile.mkdtemp(dir=self.scratch)) / name

@@ -125,10 +125,10 @@ class Store:
         return {int(k): int(v) for k, v in self.redis.hgetall(self.key("tries", job_id)).items()}
 
     def finish_item(self, job_id: str, index: int, status: str, *, output: bytes | None = None,
-                    error: str = "", flags: list | None = None, cached: bool = False) -> bool:
+                    error: str = "", flags: list | None = None, cached: bool = False, worker: str = "") -> bool:
         """Record an item's outcome (and its output, atomically with it). False: the job is gone or cancelled."""
         item = self.item(job_id, index) or {"name": str(index)}
-        item.update(status=status, error=error, flags=flags or [], cached=cached)
+        item.update(status=status, error=error, flags=flags or [], cached=cached, worker=worker)
         written = self._write_output(keys=[self.key("job", job_id), self.key("items", job_id),
                                            self.key("out", job_id, index)],
                                      args=[index, json.dumps(item), output if output is not None else b"",
@@ -191,9 +191,9 @@ class Store:
     def put_output(self, job_id: str, index, data: bytes) -> None:
         self.redis.set(self.key("out", job_id, index), data, ex=self.ttl)
 
-    def claim(self, job_id: str, what: str) -> bool:
-        """True once per job and `what` (e.g. the video join): the first caller does it, the rest don't."""
-        return bool(self.redis.set(self.key("claim", job_id, what), 1, nx=True, ex=self.ttl))
+    def set_field(self, job_id: str, name: str, value: str) -> None:
+        """A job record's field of its own (a video's chunk plan, its warnings)."""
+        self.redis.hset(self.key("job", job_id), name, value)
 
     # -- workers and limits --------------------------------------------------------------------------
     def beat(self, worker: str) -> None:

@@ -53,5 +53,5 @@ def still(job_id: str, index: int, cache_key: str | None = None) -> None:
         status, output, error, flags = rt.cut_out(data, input_suffix(data), job["options"])
         if status == "done" and cache_key:
             ResultCache(rt.store, rt.service.cache_bytes).put(cache_key, output, flags)
-        rt.store.finish_item(job_id, index, status, output=output, error=error, flags=flags)
+        rt.store.finish_item(job_id, index, status, output=output, error=error, flags=flags, worker=rt.name)
     rt.store.finish_if_complete(job_id)

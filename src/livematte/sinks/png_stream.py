@@ -25,13 +25,14 @@ from .images import _FILE_MODE
 
 _COLOUR_TYPES = {1: 0, 3: 2, 4: 6}      # channels → PNG colour type (grey, RGB, RGBA)
 _IDAT_BYTES = 1 << 20                   # flush compressed data in chunks of about this size
+_ROWS = 128                             # rows filtered and deflated at a time
 
 
 def _chunk(kind: bytes, data: bytes) -> bytes:
     return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
 
 
-def _filtered(rows: np.ndarray) -> bytes:
+def _filtered(rows: np.ndarray) -> np.ndarray:
     """rows (n×W×C, uint8 or uint16) as PNG scanlines with the Sub filter, big-endian samples."""
     n = rows.shape[0]
     data = rows.astype(">u2", copy=False) if rows.dtype == np.uint16 else rows
@@ -41,7 +42,7 @@ def _filtered(rows: np.ndarray) -> bytes:
     lines[:, 0] = 1                                     # filter type 1: Sub
     lines[:, 1:bpp + 1] = raw[:, :bpp]
     np.subtract(raw[:, bpp:], raw[:, :-bpp], out=lines[:, bpp + 1:])   # uint8 arithmetic wraps, as PNG wants
-    return lines.tobytes()
+    return lines
 
 
 def write_png(path: str | os.PathLike, height: int, width: int, bands: Iterable[np.ndarray], *,
@@ -81,11 +82,12 @@ def _write_rows(file, path: Path, height: int, width: int, channels: int, dtype,
         if band.dtype != dtype or band.shape[1:] != (width, channels):
             raise OutputError(f"{path}: a band of shape {band.shape} {band.dtype} does not fit the image")
         rows += band.shape[0]
-        pending.append(deflate.compress(_filtered(band)))
-        size += len(pending[-1])
-        if size >= _IDAT_BYTES:
-            file.write(_chunk(b"IDAT", b"".join(pending)))
-            pending, size = [], 0
+        for y in range(0, band.shape[0], _ROWS):     # the filtered copy stays small whatever the band
+            pending.append(deflate.compress(_filtered(band[y:y + _ROWS])))
+            size += len(pending[-1])
+            if size >= _IDAT_BYTES:
+                file.write(_chunk(b"IDAT", b"".join(pending)))
+                pending, size = [], 0
     if rows != height:
         raise OutputError(f"{path}: {rows} rows written, {height} expected")
     pending.append(deflate.flush())

@@ -16,6 +16,7 @@ import av
 import cv2
 import numpy as np
 
+from ..config import InputConfig
 from ..errors import InputError, InputNotFound
 from ..frame import Frame
 
@@ -27,6 +28,7 @@ _NETWORK = ("rtsp://", "rtsps://", "rtmp://", "rtmps://", "http://", "https://",
 _ALPHA_DECODERS = {"vp9": "libvpx-vp9", "vp8": "libvpx"}
 _ROTATE = {90: cv2.ROTATE_90_COUNTERCLOCKWISE, 180: cv2.ROTATE_180, 270: cv2.ROTATE_90_CLOCKWISE}
 _MAX_DEMUX_ERRORS = 100
+DEFAULT_MAX_PIXELS = InputConfig().max_pixels
 _BT601 = (2, 5, 6)    # AVColorSpace: unspecified (swscale treats it as BT.601), BT470BG, SMPTE170M
 _FULL_RANGE = 2       # AVColorRange JPEG   # consecutive demuxer errors before a damaged file is given up on
 
@@ -36,8 +38,10 @@ class AvSource:
 
     def __init__(self, uri: str, *, live: bool = False, format: str | None = None,
                  av_options: dict | None = None,
-                 retries: int = 3, timeout_s: float = 10.0, threads: int = 0, audio: bool = True):
+                 retries: int = 3, timeout_s: float = 10.0, threads: int = 0, audio: bool = True,
+                 max_pixels: int = DEFAULT_MAX_PIXELS):
         self.uri = str(uri)
+        self.max_pixels = max_pixels
         self.live = live
         self.network = self.uri.startswith(_NETWORK)
         self.retries = retries
@@ -92,6 +96,7 @@ class AvSource:
         if stream.codec_context is None:
             container.close()
             raise InputError(f"{self.uri}: unsupported video codec (no decoder in this FFmpeg build)")
+        self._check_size(stream.codec_context.width, stream.codec_context.height, "the stream's header")
         name = stream.codec_context.name
         if name in _ALPHA_DECODERS and stream.metadata.get("alpha_mode") == "1":
             self._decoder = av.CodecContext.create(_ALPHA_DECODERS[name], "r")
@@ -148,6 +153,7 @@ class AvSource:
                 pts = self._guess_pts(last_pts)
             if resumed and not self.live and last_pts is not None and pts <= last_pts:
                 continue                # a reopened file-like URL starts over; skip what was already read
+            self._check_size(av_frame.width, av_frame.height, f"frame {index}")
             if av_frame.is_corrupt:     # kept (concealed by the decoder) but counted
                 self._record(None, pts, f"frame {index} decoded with errors (concealed)")
             image, alpha, yuv = self._to_rgb(av_frame)
@@ -236,6 +242,14 @@ class AvSource:
         except (InputError, InputNotFound) as exc:
             self._record(None, None, f"reconnect failed: {exc}")
             return False
+
+    def _check_size(self, width: int, height: int, where: str) -> None:
+        """Refuse frames above [input] max_pixels before they are converted and processed (the header's
+        size is checked before any frame is decoded; 0×0 there means it is known only from the frames)."""
+        if width * height > self.max_pixels:
+            self.close()
+            raise InputError(f"{self.uri}: {where}: {width}×{height} = {width * height:,} pixels per frame is "
+                             f"above [input] max_pixels = {self.max_pixels:,} (raise it only for files you trust)")
 
     def _record(self, packet: int | None, pts: int | None, reason: str) -> None:
         self.errors.append({"packet": packet, "pts": pts, "reason": reason})

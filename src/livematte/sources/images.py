@@ -7,7 +7,7 @@ CMYK goes through its ICC profile when it has one. An image with its own alpha i
 for the model (transparent pixels hold arbitrary colours, often black, which the model would read as
 scenery) and its alpha is kept beside it, so the batch can keep already-transparent parts transparent.
 
-The pixel count is checked from the header, before anything is decoded, against stills.max_pixels.
+The pixel count is checked from the header, before anything is decoded, against [input] max_pixels.
 16-bit colour (PNG, TIFF, RAW) is also kept at 16 bits beside the 8-bit copy, and the ICC profile and
 EXIF travel with the image to its output (sources/deep.py).
 """
@@ -25,7 +25,7 @@ import cv2
 import numpy as np
 from PIL import Image, ImageCms, ImageOps, UnidentifiedImageError
 
-from ..config import StillsConfig
+from ..config import InputConfig
 from ..errors import InputError, InputNotFound
 from . import deep
 from .raw import RAW_SUFFIXES, develop_raw
@@ -34,7 +34,7 @@ HEIC_SUFFIXES = frozenset({".heic", ".heif"})
 IMAGE_SUFFIXES = frozenset(
     {".jpg", ".jpeg", ".jpe", ".png", ".webp", ".tif", ".tiff", ".bmp", ".psd"} | RAW_SUFFIXES | HEIC_SUFFIXES
 )
-DEFAULT_MAX_PIXELS = StillsConfig().max_pixels
+DEFAULT_MAX_PIXELS = InputConfig().max_pixels
 
 # We check the pixel count ourselves, against the configured limit, before decoding; Pillow's own
 # warning for the same thing would only repeat it on stderr.
@@ -118,8 +118,8 @@ def read_image(path: str | os.PathLike, max_pixels: int = DEFAULT_MAX_PIXELS) ->
         pil = _open_psd(path, max_pixels)
     else:
         pil = _open_pillow(path, max_pixels)
-    if deep.is_deep(path, pil):
-        return _read_deep(path, pil)
+    if deep.is_deep(path, pil) or deep.is_large(pil):
+        return _read_direct(path, pil)
     try:
         _load(path, pil)
         icc = deep.icc_profile(pil)
@@ -130,16 +130,19 @@ def read_image(path: str | os.PathLike, max_pixels: int = DEFAULT_MAX_PIXELS) ->
     return StillImage(rgb, alpha, path, icc=icc, exif=deep.exif_bytes(pil))
 
 
-def _read_deep(path: Path, pil: Image.Image) -> StillImage:
+def _read_direct(path: Path, pil: Image.Image) -> StillImage:
+    """A 16-bit or very large file, decoded by sources/deep.py rather than Pillow."""
     icc = deep.icc_profile(pil)
     exif = deep.exif_unturned(pil)
-    rgb16, alpha16 = deep.read_deep(path, pil)
-    alpha = None if alpha16 is None else deep.to_8bit(alpha16)
-    image = deep.to_8bit(rgb16)
+    rgb, alpha = deep.read_direct(path, pil)
+    wide = rgb if rgb.dtype == np.uint16 else None
+    image = deep.to_8bit(rgb) if wide is not None else rgb
+    if alpha is not None and alpha.dtype == np.uint16:
+        alpha = deep.to_8bit(alpha)
     if alpha is not None:   # the model sees the picture flattened onto white, as for 8-bit files
         white = np.full_like(image, 255)
         image = cv2.blendLinear(image, white, alpha.astype(np.float32), (255 - alpha).astype(np.float32))
-    return StillImage(image, alpha, path, deep=rgb16, icc=icc, exif=exif)
+    return StillImage(image, alpha, path, deep=wide, icc=icc, exif=exif)
 
 
 def _register_heif(path: Path) -> None:
@@ -160,7 +163,7 @@ def _load(path: Path, pil: Image.Image) -> None:
 def _too_large(path: Path, width: int, height: int, max_pixels: int) -> InputError:
     return InputError(
         f"{path}: {width}×{height} = {width * height:,} pixels is above the limit of {max_pixels:,} "
-        f"(stills.max_pixels; raise it only for files you trust, it guards against decompression bombs)"
+        f"([input] max_pixels; raise it only for files you trust, it guards against decompression bombs)"
     )
 
 

@@ -88,6 +88,14 @@ def scratch(name: str, shape: tuple, dtype=np.uint8) -> np.ndarray:
     return view
 
 
+def drop_scratch() -> None:
+    """Forget this thread's scratch arrays: for a step that is done with them and whose next step needs
+    the memory (the tiled stills path between refinement and decontamination)."""
+    store = getattr(_local, "store", None)
+    if store is not None:
+        store.clear()
+
+
 _reduced: dict[tuple[int, int], tuple[weakref.ref, np.ndarray]] = {}
 _reduced_lock = threading.Lock()
 

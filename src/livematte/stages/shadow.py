@@ -66,8 +66,11 @@ class DropShadow(Shadow):
 class ContactShadow(Shadow):
     """A soft flattened ellipse under the subject's lowest point, as wide as its base."""
 
-    def __init__(self, cfg: ShadowConfig):
+    def __init__(self, cfg: ShadowConfig, *, room_below: bool = False):
         super().__init__(cfg)
+        # Framed stills (stages/framing.py): the canvas ends a margin below the product, so the shadow is
+        # flattened to fade out inside that margin instead of being cut off by the canvas edge.
+        self.room_below = room_below
         self._cache: tuple[tuple, np.ndarray] | None = None
 
     def mask(self, alpha: np.ndarray) -> np.ndarray:
@@ -91,6 +94,11 @@ class ContactShadow(Shadow):
         half_width = max(2.0, 0.55 * (right - left + 1))
         half_height = max(2.0, 0.08 * half_width)
         sigma = max(1.0, self._cfg.blur * self._scale(h)) / 2.0 + half_height / 2.0
+        if self.room_below:
+            # Below the base it reaches the centre's offset, the ellipse and 4 sigma of blur (< 1 level left).
+            reach = 1.5 * half_height + 4.0 * sigma
+            shrink = min(1.0, max(0.0, h - 1 - bottom) / reach)
+            half_height, sigma = max(1.0, half_height * shrink), max(0.5, sigma * shrink)
         # All soft: drawn and blurred on a copy shrunk so the blur is a few pixels, then upsampled.
         k = max(1, min(8, int(sigma // 2)))
         canvas = np.zeros((max(1, h // k), max(1, w // k)), np.uint8)

@@ -1,0 +1,94 @@
+"""A video through the service, split over 2 workers, against `livematte render` on one machine: the same
+frame count and timestamps, the original audio, and the alpha at the joins measured against the rest."""
+from __future__ import annotations
+
+import json
+from fractions import Fraction
+
+import av
+import numpy as np
+import pytest
+
+from conftest import run_cli
+from service_run import Service
+
+FRAMES, FPS, SIZE, GOP = 48, 24, (320, 180), 12
+CHUNKS = "[service]\nchunk_frames = 12\noverlap_frames = 4\n"
+
+
+def make_keyframed_clip(path, source) -> None:
+    """A clip with a keyframe every GOP frames (so it splits into FRAMES / GOP chunks) and AAC audio."""
+    with av.open(str(source)) as src:
+        images = [f.to_ndarray(format="rgb24", width=SIZE[0], height=SIZE[1])
+                  for _, f in zip(range(FRAMES), src.decode(video=0), strict=False)]
+    with av.open(str(path), "w") as out:
+        video = out.add_stream("libx264", rate=FPS)
+        video.width, video.height, video.pix_fmt = *SIZE, "yuv420p"
+        video.options = {"x264-params": f"keyint={GOP}:min-keyint={GOP}:scenecut=0"}
+        audio = out.add_stream("aac", rate=48000)
+        for image in images:
+            out.mux(video.encode(av.VideoFrame.from_ndarray(image, format="rgb24")))
+        out.mux(video.encode(None))
+        samples = 48000 * FRAMES // FPS
+        tone = (0.2 * np.sin(2 * np.pi * 440 * np.arange(samples) / 48000)).astype(np.float32)[None, :]
+        for start in range(0, samples, 1024):
+            frame = av.AudioFrame.from_ndarray(np.ascontiguousarray(tone[:, start:start + 1024]), format="fltp",
+                                               layout="mono")
+            frame.sample_rate, frame.pts, frame.time_base = 48000, start, Fraction(1, 48000)
+            out.mux(audio.encode(frame))
+        out.mux(audio.encode(None))
+
+
+def read(path) -> tuple[list[Fraction], list[np.ndarray], int]:
+    """(frame times, grey frames, audio packets)"""
+    with av.open(str(path)) as container:
+        frames = [(f.pts * f.time_base, f.to_ndarray(format="gray")) for f in container.decode(video=0)]
+    with av.open(str(path)) as container:
+        audio = sum(1 for p in container.demux(audio=0) if p.dts is not None) if container.streams.audio else 0
+    return [t for t, _ in frames], [g for _, g in frames], audio
+
+
+@pytest.fixture(scope="module")
+def two_workers(tmp_path_factory, model_home):
+    folder = tmp_path_factory.mktemp("video")
+    (folder / "chunks.toml").write_text(CHUNKS)
+    service = Service(folder)
+    config = str(folder / "chunks.toml")
+    try:
+        service.start_api("--config", config)
+        for _ in range(2):
+            service.start_worker("--config", config, "--concurrency", "1", "--threads", "1")
+        yield service
+    finally:
+        service.stop()
+
+
+@pytest.mark.parametrize("mask_only", [True, False], ids=["matte", "cutout"])
+def test_video_over_two_workers_equals_a_single_render(two_workers, shared, tmp_path, mask_only):
+    clip = tmp_path / "clip.mp4"
+    make_keyframed_clip(clip, shared / "testdata/videos/bedroom_960x540.mp4")
+    fields = {"mask_only": "true"} if mask_only else {"background": "color:#00FF00"}
+    status, body, _ = two_workers.post_files("/v1/jobs", [("video", "clip.mp4", clip.read_bytes())], fields)
+    assert status == 202, body
+    job = two_workers.wait_job(json.loads(body)["id"], timeout_s=600)
+    assert job["state"] == "done", job
+    assert len(job["items"]) == FRAMES // GOP and {i["status"] for i in job["items"]} == {"done"}
+    assert len({i["worker"] for i in job["items"]}) == 2, job["items"]       # both workers rendered chunks
+    status, data = two_workers.get(f"/v1/jobs/{job['id']}/result")
+    assert status == 200
+    (tmp_path / "service.mp4").write_bytes(data)
+    extra = ["--matte-only"] if mask_only else ["--background", "color:#00FF00"]
+    run_cli("render", clip, "-o", tmp_path / "single.mp4", "--threads", "1", "--no-progress", *extra, check=True)
+    times, frames, audio = read(tmp_path / "service.mp4")
+    single_times, single_frames, single_audio = read(tmp_path / "single.mp4")
+    assert len(frames) == len(single_frames) == FRAMES
+    assert times == single_times
+    assert audio == single_audio and (audio == 0) == mask_only      # render drops audio from a matte only
+    if mask_only:
+        diff = np.array([np.abs(a.astype(np.int16) - b).mean() for a, b in zip(frames, single_frames, strict=True)])
+        joins = diff[GOP::GOP]
+        inside = np.delete(diff, np.arange(GOP, FRAMES, GOP))
+        print(f"mean |alpha difference| at the joins {joins.round(2)}, elsewhere {inside.mean():.2f} "
+              f"(max {inside.max():.2f}) grey levels of 255")
+        # Chunks are encoded apart, so H.264 differs a little everywhere; the joins must not stand out.
+        assert joins.max() < 2.0 and inside.mean() < 1.0
