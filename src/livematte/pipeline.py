@@ -41,6 +41,7 @@ import queue
 import threading
 import time
 from collections.abc import Iterable, Iterator
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 
 from .config import Config, load_config
@@ -112,20 +113,20 @@ def render(input: str, output: str, config: Config | None = None, progress: bool
     report = RenderReport(input=str(input), output=str(output), quality=FrameFlags(check))
     started = time.perf_counter()
     with (open_source(input, live=is_live(input), audio=wants_audio, **config.input.source_options()) as source,
-          opencv_threads(1)):
+          opencv_threads(1), ExitStack() as stack):
         report.frames_expected = source.frame_count
         engine = engine or load_engine(config.engine.model, config.engine)
-        stages = [_timed(stage) for stage in build_stages(config, engine, video=True, i420=i420)]
-        timers = [_Timer("decode"), *stages, _Timer("encode")]
+        plan = build_stages(config, engine, video=True, i420=i420)
+        stack.callback(plan.close)
+        timed = {name: [_timed(stage) for stage in group] for name, group in plan.groups().items()}
+        timers = [_Timer("decode"), *timed["matte"], *timed["edges"], *timed["composite"], _Timer("encode")]
         stop = threading.Event()
         threads: list[threading.Thread] = []
-        decoded = _in_thread("decode", timers[0].wrap(source.frames()), stop, threads)
-        split = matting_end(stages)
-        middle, last = stages[split:-1], stages[split:][-1:]     # compositing is the last stage
-        frames = _in_thread("engine", _run(stages[:split], decoded), stop, threads)
-        if middle:
-            frames = _in_thread("refine", _run(middle, frames), stop, threads)
-        processed = _in_thread("composite", _run(last, frames), stop, threads)
+        frames = _in_thread("decode", timers[0].wrap(source.frames()), stop, threads)
+        for name, group in timed.items():     # one thread per group; a group with no stages adds none
+            if group:
+                frames = _in_thread(_THREADS[name], _run(group, frames), stop, threads)
+        processed = frames
         bar = tqdm(total=source.frame_count, unit="frame", disable=not progress, dynamic_ncols=True,
                    desc=f"render {os.path.basename(output)}")
         sink = None
@@ -153,14 +154,8 @@ def render(input: str, output: str, config: Config | None = None, progress: bool
     return report
 
 
-def matting_end(stages: list) -> int:
-    """How many leading stages run on the engine thread: the engine, and temporal smoothing when there is
-    one (it must see every frame the engine saw). The live path splits its two threads here too.
-
-    Smoothing is cheap next to refinement and decontamination, so it goes with the engine."""
-    inner = [getattr(s, "stage", s) for s in stages[:2]]    # through the profile's timers
-    module = type(inner[1]).__module__.rsplit(".", 1)[-1] if len(inner) > 1 else ""
-    return 2 if module == "smooth" else 1
+# The thread each group of the stage plan runs on (stages/plan.py); the names show in profiles.
+_THREADS = {"matte": "engine", "edges": "refine", "composite": "composite"}
 
 
 def _run(stages: list, frames: Iterable) -> Iterator:
@@ -275,4 +270,4 @@ def _timed(stage) -> _TimedStage:
     return _TimedLookahead(stage) if hasattr(stage, "push") else _TimedStage(stage)
 
 
-__all__ = ["RenderReport", "matting_end", "render"]
+__all__ = ["RenderReport", "render"]

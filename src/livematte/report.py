@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import os
+import struct
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -97,6 +98,9 @@ def output_facts(path: str | os.PathLike, alpha: np.ndarray | None, colour: tupl
         if pixels.ndim == 3:
             pixels = cv2.cvtColor(pixels, cv2.COLOR_BGRA2RGBA if pixels.shape[2] == 4 else cv2.COLOR_BGR2RGB)
         height, width = pixels.shape[:2]
+    elif path.suffix.lower() == ".psd":     # Pillow opens no 16-bit PSD; the 26-byte header has the size
+        with open(path, "rb") as file:
+            height, width = struct.unpack(">II", file.read(26)[14:22])
     else:
         from PIL import Image
 
