@@ -116,6 +116,7 @@ class InputConfig:
 @dataclass(frozen=True)
 class OutputConfig:
     codec: str = ""                # "" = chosen by the output's extension
+    overwrite: bool = False        # render replaces an existing output only when set (--overwrite)
     crf: int = 23
     preset: str = "medium"
     audio: bool = True
@@ -124,7 +125,7 @@ class OutputConfig:
 
 @dataclass(frozen=True)
 class StillsConfig:
-    format: str = "png"            # png (RGBA) | jpg | webp, when flattened on a background
+    format: str = "png"            # png (RGBA) | jpg | webp, when flattened on a background | psd (layers)
     workers: int = 0               # 0 = one per core
     overwrite: bool = False
     mask_only: bool = False        # write the alpha as a grey PNG instead of a cut-out
@@ -133,7 +134,7 @@ class StillsConfig:
     tile_pixels: int = 50_000_000
 
     def __post_init__(self):
-        _one_of("format", self.format, ("png", "jpg", "webp"))
+        _one_of("format", self.format, ("png", "jpg", "webp", "psd"))
         _in_range("tile_pixels", self.tile_pixels, 1, 2**40)
         _in_range("workers", self.workers, 0, 256)
         _in_range("quality", self.quality, 1, 100)
@@ -284,7 +285,6 @@ class ServiceConfig:
     tokens: list[str] = field(default_factory=list)   # bearer tokens; LIVEMATTE_API_TOKENS adds to these
     sync_budget_s: float = 20.0    # POST /v1/cutout waits this long for its result, then answers 202 + job
     max_upload_bytes: int = 64 * 1024 * 1024    # one request's body
-    max_pixels: int = 40_000_000   # per image (the API refuses before decoding)
     max_images: int = 1000         # per job (fields or zip members)
     max_video_seconds: float = 600.0
     max_video_frames: int = 36_000
@@ -300,7 +300,6 @@ class ServiceConfig:
         _in_range("port", self.port, 0, 65535)
         _in_range("sync_budget_s", self.sync_budget_s, 0.0, 600.0)
         _in_range("max_upload_bytes", self.max_upload_bytes, 1, 2**40)
-        _in_range("max_pixels", self.max_pixels, 1, 2**40)
         _in_range("max_images", self.max_images, 1, 100_000)
         _in_range("max_queued_jobs", self.max_queued_jobs, 1, 100_000)
         _in_range("rate_per_minute", self.rate_per_minute, 1, 10**7)

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import os
+import struct
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -96,6 +97,9 @@ def output_facts(path: str | os.PathLike, alpha: np.ndarray | None, colour: tupl
         pixels = decode_output(path)
     if pixels is not None:
         height, width = pixels.shape[:2]
+    elif path.suffix.lower() == ".psd":     # Pillow opens no 16-bit PSD; the 26-byte header has the size
+        with open(path, "rb") as file:
+            height, width = struct.unpack(">II", file.read(26)[14:22])
     else:
         from PIL import Image
 

@@ -185,7 +185,6 @@ class StillsBatch:
         stages = getattr(self._local, "stages", None)
         if stages is None:
             from .stages import build_stages
-            from .stages.composite import Composite
 
             config = self.config
             if self.mask_only:
@@ -195,14 +194,12 @@ class StillsBatch:
                     shadow=ShadowConfig(),
                     decontaminate=DecontaminateConfig(enabled=False),
                 )
-            stages = build_stages(config, self.engine, video=False)
-            if not isinstance(stages[-1], Composite):
-                raise LivematteError("build_stages no longer ends with Composite; stills needs updating")
-            if self.mask_only:
-                stages = [*stages[:-1], KeepSourceAlpha()]
-            else:
-                stages.insert(len(stages) - 1, KeepSourceAlpha())
-            stages = add_product_stages(stages, config, mask_only=self.mask_only)
+            plan = build_stages(config, self.engine, video=False)
+            if self.mask_only:      # the alpha is the output: no compositing
+                plan = plan.replace(composite=[KeepSourceAlpha()])
+            else:                   # the source's own transparency, applied to the finished matte
+                plan = plan.replace(edges=[*plan.edges, KeepSourceAlpha()])
+            stages = add_product_stages(list(plan), config, mask_only=self.mask_only)
             self._local.stages = stages
         return stages
 
@@ -221,9 +218,13 @@ class StillsBatch:
             stages = self._stages()
             # A framed still is 8-bit: the 16-bit composite works at the source's own size.
             deep = studio.wants_deep(still, self.suffix, self.mask_only) and self.config.framing.canvas == "none"
-            for stage in stages[:-1] if deep else stages:   # a 16-bit output redoes the composite at 16 bits
+            layered = self.suffix == ".psd"     # layers are made from the frame as the composite gets it
+            for stage in stages[:-1] if deep or layered else stages:   # 16 bits: the composite is redone
                 frame = stage(frame)
             verdict = self.quality.assess(frame.alpha, image=frame.image)
+            if layered:
+                studio.write_layered(job.output, still, frame, stages[-1])
+                return self._done(job, frame.alpha, verdict, check_colour=False)   # layers: no pixels to check
             if deep:
                 studio.write_deep(job.output, still, frame, stages[-1])
                 return self._done(job, frame.alpha, verdict)

@@ -31,14 +31,16 @@ from .uploads import (
 
 STATIC = Path(__file__).with_name("static")
 JOBS, SERVICE = web.AppKey("jobs", Jobs), web.AppKey("service", ServiceConfig)
+MAX_PIXELS = web.AppKey("max_pixels", int)
 
 
-def create_app(service: ServiceConfig, jobs: Jobs, *, no_auth: bool = False) -> web.Application:
+def create_app(service: ServiceConfig, jobs: Jobs, *, max_pixels: int, no_auth: bool = False) -> web.Application:
+    """max_pixels: [input] max_pixels, the one pixel limit of every input (checked here from the header)."""
     app = web.Application(client_max_size=service.max_upload_bytes,
                           middlewares=[errors_middleware,
                                        access_middleware(service.tokens, no_auth, service.port, jobs.store,
                                                          service.rate_per_minute)])
-    app[JOBS], app[SERVICE] = jobs, service
+    app[JOBS], app[SERVICE], app[MAX_PIXELS] = jobs, service, max_pixels
     app.router.add_get("/", page)
     app.router.add_static("/static/", STATIC)
     app.router.add_get("/healthz", healthz)
@@ -69,7 +71,7 @@ async def page(request: web.Request) -> web.Response:
 
 
 async def openapi(request: web.Request) -> web.Response:
-    return web.json_response(spec(request.app[SERVICE]))
+    return web.json_response(spec(request.app[SERVICE], request.app[MAX_PIXELS]))
 
 
 async def healthz(request: web.Request) -> web.Response:
@@ -123,7 +125,7 @@ async def post_cutout(request: web.Request) -> web.Response:
         raise FieldError("image", "send a multipart field `image`, or the image as the body with its "
                                   f"Content-Type ({', '.join(sorted(IMAGE_TYPES))})", 415)
     options = await _options(request, fields)
-    check_image("image", data, service.max_pixels)
+    check_image("image", data, request.app[MAX_PIXELS])
     await _admit(request)
     job_id = await asyncio.to_thread(jobs.submit_images, request["owner"], "cutout", options, ["image"], [data])
     await asyncio.to_thread(jobs.store.wait_done, job_id, service.sync_budget_s)
@@ -152,7 +154,7 @@ async def post_jobs(request: web.Request) -> web.Response:
     kind = kinds.pop()
     options = await _options(request, upload.fields, video=kind == "video")
     if kind == "video":
-        probe = await asyncio.to_thread(check_video, "video", upload.files[0][2], service)
+        probe = await asyncio.to_thread(check_video, "video", upload.files[0][2], service, request.app[MAX_PIXELS])
         await _admit(request)
         job_id = await asyncio.to_thread(jobs.submit_video, request["owner"], options, upload.files[0][2], probe)
         return _accepted(job_id)
@@ -165,7 +167,7 @@ async def post_jobs(request: web.Request) -> web.Response:
         named = [(f"image[{i}]", display_name(filename, f"image {i}"), data)
                  for i, (_, filename, data) in enumerate(upload.files)]
     for field, _, data in named:
-        check_image(field, data, service.max_pixels)
+        check_image(field, data, request.app[MAX_PIXELS])
     await _admit(request)
     job_id = await asyncio.to_thread(jobs.submit_images, request["owner"], "images", options,
                                      [name for _, name, _ in named], [data for _, _, data in named])

@@ -65,7 +65,7 @@ class Runtime:
             outcome = batch.process(Job(source, folder / f"output{suffix(options)}"))
             if outcome.status != "done":
                 return "failed", None, outcome.reason.replace(str(source), "input"), []
-            return "done", outcome.output.read_bytes(), "", list(getattr(outcome, "flags", []) or [])
+            return "done", outcome.output.read_bytes(), "", list(outcome.flags)
         finally:
             for file in folder.iterdir():
                 file.unlink(missing_ok=True)

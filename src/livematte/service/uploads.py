@@ -123,7 +123,7 @@ def zip_members(name: str, data: bytes, service: ServiceConfig) -> list[tuple[st
     return out
 
 
-def check_video(name: str, data: bytes, service: ServiceConfig) -> dict:
+def check_video(name: str, data: bytes, service: ServiceConfig, max_pixels: int) -> dict:
     """Probe the video with FFmpeg (from a file the server names); returns {seconds, frames, width, height}."""
     import av
 
@@ -149,8 +149,8 @@ def check_video(name: str, data: bytes, service: ServiceConfig) -> dict:
         raise FieldError(name, f"{seconds:.1f} s long, over the limit of {service.max_video_seconds} s", 413)
     if frames > service.max_video_frames:
         raise FieldError(name, f"{frames} frames, over the limit of {service.max_video_frames}", 413)
-    if width * height > service.max_pixels:
-        raise FieldError(name, f"{width}x{height} frames, over the limit of {service.max_pixels} pixels", 413)
+    if width * height > max_pixels:
+        raise FieldError(name, f"{width}x{height} frames, over the limit of {max_pixels} pixels", 413)
     return {"seconds": seconds, "frames": frames, "width": width, "height": height}
 
 
