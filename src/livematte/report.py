@@ -93,7 +93,7 @@ def output_facts(path: str | os.PathLike, alpha: np.ndarray | None, colour: tupl
     by decode_output) is not given."""
     path = Path(path)
     size = path.stat().st_size
-    if pixels is None and colour is not None:
+    if pixels is None and colour is not None and path.suffix.lower() != ".psd":   # a PSD's layers: not checked
         pixels = decode_output(path)
     if pixels is not None:
         height, width = pixels.shape[:2]
