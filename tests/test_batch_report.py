@@ -146,3 +146,18 @@ def test_a_resumed_batch_reports_the_kept_outputs(on_white, shared):
         assert record["coverage"] is None and record["flags"] == []
         assert abs(record["fill"] - first[name]["fill"]) < 0.05
     assert again.stdout.count("flags unknown (kept from an earlier run)") == 2
+
+
+def test_a_kept_output_past_the_tile_limit_is_not_decoded_again(tmp_path, shared):
+    from livematte.config import QualityConfig
+    from livematte.quality import QualityCheck
+    from livematte.report import recheck
+
+    run_cli("stills", shared / "testdata" / PRODUCT, "-o", tmp_path, "--no-progress", check=True)
+    check = QualityCheck(QualityConfig())
+    verdict, facts = recheck(tmp_path / "GT05.png", check, None, 16, max_pixels=10**9)
+    assert verdict is not None and facts.fill > 0.8
+    verdict, facts = recheck(tmp_path / "GT05.png", check, None, 16, max_pixels=1000)
+    assert verdict is None and (facts.width, facts.height) == (800, 552) and facts.fill is None
+    (tmp_path / "bad.png").write_bytes(b"\x89PNG truncated")
+    assert recheck(tmp_path / "bad.png", check, None, 16, max_pixels=10**9) == (None, None)
