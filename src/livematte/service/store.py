@@ -9,7 +9,7 @@ machine needs only the broker and Redis URLs. Everything a job owns expires afte
     tries:{id}     hash   index → how many times a worker started the item (redeliveries show here)
     in:{id}:{i}    bytes  the uploaded input          out:{id}:{i}  bytes  its result
     active:{owner} set    the owner's unfinished jobs (the queued-jobs limit)
-    done:{id}      list   one element pushed when the job ends (POST /v1/cutout blocks on it)
+    done:{id}      list   one element pushed when the job ends (POST /v1/cutout waits on it)
     worker:{name}  string heartbeat of a running worker, expires when it stops beating
 """
 from __future__ import annotations
@@ -45,10 +45,16 @@ return 1
 """
 
 
+class QueueFull(Exception):
+    """The owner already has max_active unfinished jobs (args[0]: how many)."""
+
+
 class Store:
     def __init__(self, url: str, namespace: str, ttl_s: int):
         self.redis = redis.Redis.from_url(url, socket_timeout=30, socket_connect_timeout=5,
                                           health_check_interval=30)
+        self.url = url
+        self._async = None      # redis.asyncio client of the API's event loop, made on first wait
         self.prefix = f"lm:{namespace}:"
         self.ttl = ttl_s
         self._write_output = self.redis.register_script(_WRITE_OUTPUT)
@@ -58,8 +64,14 @@ class Store:
         return self.prefix + ":".join(str(p) for p in parts)
 
     # -- jobs ----------------------------------------------------------------------------------------
-    def create_job(self, owner: str, kind: str, options: dict, names: list[str], inputs: list[bytes]) -> str:
+    def create_job(self, owner: str, kind: str, options: dict, names: list[str], inputs: list[bytes],
+                   max_active: int | None = None) -> str:
+        """The new job's id. With max_active, QueueFull unless the owner has fewer unfinished jobs: the
+        job takes its place in active:{owner} and counts in one transaction, so that concurrent requests
+        cannot all pass a check made before any of them is recorded."""
         job_id = uuid.uuid4().hex
+        if max_active is not None:
+            self._take_place(owner, job_id, max_active)
         now = time.time()
         record = {"state": "queued", "owner": owner, "kind": kind, "options": json.dumps(options),
                   "count": len(names), "created": now, "expires": now + self.ttl, "error": ""}
@@ -76,6 +88,17 @@ class Store:
             pipe.expire(self.key("active", owner), self.ttl)
             pipe.execute()
         return job_id
+
+    def _take_place(self, owner: str, job_id: str, max_active: int) -> None:
+        active = self.key("active", owner)
+        with self.redis.pipeline() as pipe:       # MULTI/EXEC
+            pipe.sadd(active, job_id)
+            pipe.expire(active, self.ttl)
+            pipe.scard(active)
+            count = pipe.execute()[2]
+        if count > max_active:
+            self.redis.srem(active, job_id)
+            raise QueueFull(count - 1)
 
     def job(self, job_id: str) -> dict | None:
         raw = self.redis.hgetall(self.key("job", job_id))
@@ -168,10 +191,21 @@ class Store:
                 item["status"] = "cancelled"
                 self.redis.hset(self.key("items", job_id), item.pop("index"), json.dumps(item))
 
-    def wait_done(self, job_id: str, timeout_s: float) -> bool:
+    async def wait_done_async(self, job_id: str, timeout_s: float) -> bool:
+        """Wait for the job's end, on the event loop: a waiting request holds a Redis connection, not one of
+        the few threads of the loop's executor that every other request's Redis call needs."""
         if timeout_s <= 0:
             return False
-        return self.redis.blpop([self.key("done", job_id)], timeout=timeout_s) is not None
+        if self._async is None:
+            import redis.asyncio
+            # no socket timeout: BLPOP ends itself after timeout_s (a shorter one broke budgets over it)
+            self._async = redis.asyncio.Redis.from_url(self.url, socket_connect_timeout=5, socket_timeout=None)
+        return await self._async.blpop([self.key("done", job_id)], timeout=timeout_s) is not None
+
+    async def close_async(self) -> None:
+        if self._async is not None:
+            await self._async.aclose()
+            self._async = None
 
     def active_jobs(self, owner: str) -> int:
         """Unfinished jobs of this owner; ids whose records expired are dropped from the set here."""
