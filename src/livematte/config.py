@@ -116,6 +116,7 @@ class InputConfig:
 @dataclass(frozen=True)
 class OutputConfig:
     codec: str = ""                # "" = chosen by the output's extension
+    overwrite: bool = False        # render replaces an existing output only when set (--overwrite)
     crf: int = 23
     preset: str = "medium"
     audio: bool = True
@@ -124,7 +125,7 @@ class OutputConfig:
 
 @dataclass(frozen=True)
 class StillsConfig:
-    format: str = "png"            # png (RGBA) | jpg | webp, when flattened on a background
+    format: str = "png"            # png (RGBA) | jpg | webp, when flattened on a background | psd (layers)
     workers: int = 0               # 0 = one per core
     overwrite: bool = False
     mask_only: bool = False        # write the alpha as a grey PNG instead of a cut-out
@@ -133,7 +134,7 @@ class StillsConfig:
     tile_pixels: int = 50_000_000
 
     def __post_init__(self):
-        _one_of("format", self.format, ("png", "jpg", "webp"))
+        _one_of("format", self.format, ("png", "jpg", "webp", "psd"))
         _in_range("tile_pixels", self.tile_pixels, 1, 2**40)
         _in_range("workers", self.workers, 0, 256)
         _in_range("quality", self.quality, 1, 100)

@@ -24,8 +24,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--format",
-        choices=["png", "jpg", "webp"],
-        help="output format (default png; RGBA unless a background is given; jpg goes on white)",
+        choices=["png", "jpg", "webp", "psd"],
+        help="output format (default png; RGBA unless a background is given; jpg goes on white; "
+        "psd: the original with the cut-out as a layer mask, for retouching)",
     )
     parser.add_argument("--mask-only", action="store_true", help="write the alpha matte as a grey PNG")
     parser.add_argument(
