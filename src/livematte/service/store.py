@@ -10,6 +10,7 @@ machine needs only the broker and Redis URLs. Everything a job owns expires afte
     in:{id}:{i}    bytes  the uploaded input          out:{id}:{i}  bytes  its result
     active:{owner} set    the owner's unfinished jobs (the queued-jobs limit)
     done:{id}      list   one element pushed when the job ends (POST /v1/cutout blocks on it)
+    warnings:{id}  list   what the job's report warns of (audio dropped, corrupt packets skipped)
     worker:{name}  string heartbeat of a running worker, expires when it stops beating
 """
 from __future__ import annotations
@@ -168,11 +169,6 @@ class Store:
                 item["status"] = "cancelled"
                 self.redis.hset(self.key("items", job_id), item.pop("index"), json.dumps(item))
 
-    def wait_done(self, job_id: str, timeout_s: float) -> bool:
-        if timeout_s <= 0:
-            return False
-        return self.redis.blpop([self.key("done", job_id)], timeout=timeout_s) is not None
-
     def active_jobs(self, owner: str) -> int:
         """Unfinished jobs of this owner; ids whose records expired are dropped from the set here."""
         ids = [i.decode() for i in self.redis.smembers(self.key("active", owner))]
@@ -190,6 +186,16 @@ class Store:
 
     def put_output(self, job_id: str, index, data: bytes) -> None:
         self.redis.set(self.key("out", job_id, index), data, ex=self.ttl)
+
+    def warn(self, job_id: str, text: str) -> None:
+        """A warning the job's report carries (audio dropped, corrupt packets skipped)."""
+        with self.redis.pipeline() as pipe:
+            pipe.rpush(self.key("warnings", job_id), text)
+            pipe.expire(self.key("warnings", job_id), self.ttl)
+            pipe.execute()
+
+    def warnings(self, job_id: str) -> list[str]:
+        return [w.decode() for w in self.redis.lrange(self.key("warnings", job_id), 0, 99)]
 
     def set_field(self, job_id: str, name: str, value: str) -> None:
         """A job record's field of its own (a video's chunk plan, its warnings)."""

@@ -47,8 +47,11 @@ async def read_multipart(request, limit: int) -> Upload:
             name = part.name or ""
             if part.filename is None and name not in FILE_FIELDS:
                 text = await part.read_chunk(_TEXT_LIMIT + 1)
+                total += len(text)
                 if len(text) > _TEXT_LIMIT or name in upload.fields:
                     raise FieldError(name, "too long or given twice")
+                if total > limit:
+                    raise FieldError(name, f"upload larger than the limit of {limit} bytes", 413)
                 upload.fields[name] = text.decode("utf-8", "replace")
                 continue
             if name not in FILE_FIELDS:
