@@ -244,7 +244,8 @@ class StillsBatch:
 
     def _skipped(self, job: Job) -> Outcome:
         """An output from an earlier run: its flags and facts are read back from it (report.recheck)."""
-        verdict, facts = recheck(job.output, self.quality, self.colour, self.config.quality.white_margin)
+        verdict, facts = recheck(job.output, self.quality, self.colour, self.config.quality.white_margin,
+                                 self.config.stills.tile_pixels)
         return Outcome("skipped", job.source, job.output, "output exists", verdict=verdict, facts=facts)
 
     def _done(self, job: Job, alpha, verdict: Verdict, *, check_colour: bool = True) -> Outcome:

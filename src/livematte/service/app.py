@@ -33,6 +33,9 @@ from .uploads import (
 STATIC = Path(__file__).with_name("static")
 JOBS, SERVICE = web.AppKey("jobs", Jobs), web.AppKey("service", ServiceConfig)
 MAX_PIXELS = web.AppKey("max_pixels", int)
+WAITER = web.AppKey("waiter", object)
+# Redis and broker calls run in this many threads; the cut-outs waiting for their result don't hold one.
+API_THREADS = 32
 
 
 def create_app(service: ServiceConfig, jobs: Jobs, *, max_pixels: int, no_auth: bool = False) -> web.Application:
@@ -42,6 +45,7 @@ def create_app(service: ServiceConfig, jobs: Jobs, *, max_pixels: int, no_auth: 
                                        access_middleware(service.tokens, no_auth, service.port, jobs.store,
                                                          service.rate_per_minute)])
     app[JOBS], app[SERVICE], app[MAX_PIXELS] = jobs, service, max_pixels
+    app.cleanup_ctx.append(_waiter)
     app.router.add_get("/", page)
     app.router.add_static("/static/", STATIC)
     app.router.add_get("/healthz", healthz)
@@ -51,12 +55,21 @@ def create_app(service: ServiceConfig, jobs: Jobs, *, max_pixels: int, no_auth: 
     app.router.add_get("/v1/jobs/{id}", get_job)
     app.router.add_delete("/v1/jobs/{id}", delete_job)
     app.router.add_get("/v1/jobs/{id}/result", get_result)
-
-    async def close_store(app: web.Application) -> None:
-        await jobs.store.close_async()
-
-    app.on_cleanup.append(close_store)
     return app
+
+
+async def _waiter(app: web.Application):
+    """An asyncio Redis client for the waits of POST /v1/cutout: a blocking wait in a thread would hold one
+    of the few threads for up to sync_budget_s, and a handful of waiting clients would stall the API."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    import redis.asyncio
+
+    asyncio.get_running_loop().set_default_executor(ThreadPoolExecutor(API_THREADS, "livematte-api"))
+    # No socket timeout (redis.asyncio's default is 5 s): BLPOP ends itself after sync_budget_s.
+    app[WAITER] = redis.asyncio.Redis.from_url(app[SERVICE].result_url, socket_timeout=None)
+    yield
+    await app[WAITER].aclose()
 
 
 @web.middleware
@@ -148,7 +161,8 @@ async def post_cutout(request: web.Request) -> web.Response:
     check_image("image", data, request.app[MAX_PIXELS])
     await _admit(request)
     job_id = await _submit(request, jobs.submit_images, "cutout", options, ["image"], [data])
-    await jobs.store.wait_done_async(job_id, service.sync_budget_s)
+    if service.sync_budget_s > 0:
+        await request.app[WAITER].blpop([jobs.store.key("done", job_id)], timeout=service.sync_budget_s)
     job = await asyncio.to_thread(jobs.store.job, job_id)
     if job is None or job["state"] not in ("done", "failed"):
         return web.json_response({"id": job_id, "state": job["state"] if job else "queued"}, status=202,

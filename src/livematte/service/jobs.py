@@ -5,8 +5,6 @@ workers as one `livematte.still` task each, a video as one `livematte.video_plan
 """
 from __future__ import annotations
 
-import json
-
 from .cache import ResultCache, cache_key
 from .store import TERMINAL_ITEM, Store
 
@@ -61,8 +59,8 @@ class Jobs:
                           for i in items]}
         if job.get("error"):
             view["error"] = job["error"]
-        if job.get("warnings"):
-            view["warnings"] = json.loads(job["warnings"])
+        if warnings := self.store.warnings(job["id"]):
+            view["warnings"] = warnings
         if job["state"] == "done":
             view["result"] = f"/v1/jobs/{job['id']}/result"
         return view
