@@ -116,6 +116,7 @@ class InputConfig:
 @dataclass(frozen=True)
 class OutputConfig:
     codec: str = ""                # "" = chosen by the output's extension
+    overwrite: bool = False        # render replaces an existing output only when set (--overwrite)
     crf: int = 23
     preset: str = "medium"
     audio: bool = True

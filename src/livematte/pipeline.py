@@ -45,7 +45,7 @@ from contextlib import ExitStack
 from dataclasses import dataclass, field
 
 from .config import Config, load_config
-from .errors import OutputError
+from .overwrite import background_files, check_output
 from .quality import FrameFlags, QualityCheck
 from .threads import opencv_threads
 
@@ -68,6 +68,7 @@ class RenderReport:
     # the decoder's) are not in it: they are the process's CPU time minus these.
     stage_cpu_seconds: dict[str, float] = field(default_factory=dict)
     interrupted: bool = False
+    kept: bool = True                     # the output exists (an interrupted render keeps what was done)
     quality: FrameFlags | None = None     # the frames whose matte was flagged (quality.py)
 
     @property
@@ -76,7 +77,8 @@ class RenderReport:
 
     def summary(self) -> str:
         lines = [f"{self.output}: {self.frames_written} frames in {self.seconds:.1f} s ({self.fps:.1f} fps)"
-                 + (" — interrupted, kept what was done" if self.interrupted else "")]
+                 + ("" if not self.interrupted else " — interrupted, kept what was done" if self.kept
+                     else " — interrupted; nothing was kept")]
         if self.corrupt_packets:
             lines.append(f"{self.input}: skipped {len(self.corrupt_packets)} corrupt or unreadable packets "
                          f"(first: {self.corrupt_packets[0]['reason']})")
@@ -98,8 +100,12 @@ def render(input: str, output: str, config: Config | None = None, progress: bool
     from .stages import build_stages
 
     config = config or load_config()
-    _refuse_overwriting_input(input, output)
     kind = sink_kind(output, config.output)
+    if codecs.codec(kind).sequence:
+        from .sinks.sequence import sequence_pattern
+
+        output = sequence_pattern(output)      # what is written, and what the report names
+    check_output([input, *background_files(config)], output, config.output.overwrite)
     wants_audio = config.output.audio and not config.output.matte_only and not codecs.codec(kind).sequence
     # A yuv420p encoder takes the composite's I420 as is: half the bytes to blend, no conversion.
     i420 = not config.output.matte_only and takes_i420(kind)
@@ -121,7 +127,8 @@ def render(input: str, output: str, config: Config | None = None, progress: bool
             if group:
                 frames = _in_thread(_THREADS[name], _run(group, frames), stop, threads)
         processed = frames
-        bar = tqdm(total=source.frame_count, unit="frame", disable=not progress, dynamic_ncols=True)
+        bar = tqdm(total=source.frame_count, unit="frame", disable=not progress, dynamic_ncols=True,
+                   desc=f"render {os.path.basename(output)}")
         sink = None
         try:
             with open_sink(output, config.output, like=source) as sink:
@@ -138,18 +145,13 @@ def render(input: str, output: str, config: Config | None = None, progress: bool
                 thread.join(timeout=30)
             bar.close()
         report.frames_written = sink.frames_written if sink is not None else 0
+        report.kept = report.frames_written > 0 and (codecs.codec(kind).sequence or os.path.exists(output))
         report.corrupt_packets = list(source.errors)
         report.warnings = [*source.warnings, *(sink.warnings if sink is not None else [])]
         report.stage_seconds = {t.name: t.seconds for t in timers}
         report.stage_cpu_seconds = {t.name: t.cpu for t in timers}
     report.seconds = time.perf_counter() - started
     return report
-
-
-def _refuse_overwriting_input(input: str, output: str) -> None:
-    if "://" not in str(input) and os.path.exists(output) and os.path.exists(input) \
-            and os.path.samefile(input, output):
-        raise OutputError(f"{output}: is the input; livematte never overwrites its input")
 
 
 # The thread each group of the stage plan runs on (stages/plan.py); the names show in profiles.
