@@ -118,15 +118,9 @@ def render(input: str, output: str, config: Config | None = None, progress: bool
         engine = engine or load_engine(config.engine.model, config.engine)
         plan = build_stages(config, engine, video=True, i420=i420)
         stack.callback(plan.close)
-        timed = {name: [_timed(stage) for stage in group] for name, group in plan.groups().items()}
-        timers = [_Timer("decode"), *timed["matte"], *timed["edges"], *timed["composite"], _Timer("encode")]
         stop = threading.Event()
         threads: list[threading.Thread] = []
-        frames = _in_thread("decode", timers[0].wrap(source.frames()), stop, threads)
-        for name, group in timed.items():     # one thread per group; a group with no stages adds none
-            if group:
-                frames = _in_thread(_THREADS[name], _run(group, frames), stop, threads)
-        processed = frames
+        timers, processed = _start_threads(plan, source, stop, threads)
         bar = tqdm(total=source.frame_count, unit="frame", disable=not progress, dynamic_ncols=True,
                    desc=f"render {os.path.basename(output)}")
         sink = None
@@ -156,6 +150,18 @@ def render(input: str, output: str, config: Config | None = None, progress: bool
 
 # The thread each group of the stage plan runs on (stages/plan.py); the names show in profiles.
 _THREADS = {"matte": "engine", "edges": "refine", "composite": "composite"}
+
+
+def _start_threads(plan, source, stop: threading.Event, threads: list) -> tuple[list, Iterator]:
+    """The decode thread, then one thread per group of the plan (a group with no stages adds none):
+    the timers of every step (decode, each stage, encode) and the iterator of processed frames."""
+    timed = {name: [_timed(stage) for stage in group] for name, group in plan.groups().items()}
+    timers = [_Timer("decode"), *timed["matte"], *timed["edges"], *timed["composite"], _Timer("encode")]
+    frames = _in_thread("decode", timers[0].wrap(source.frames()), stop, threads)
+    for name, group in timed.items():
+        if group:
+            frames = _in_thread(_THREADS[name], _run(group, frames), stop, threads)
+    return timers, frames
 
 
 def _run(stages: list, frames: Iterable) -> Iterator:
