@@ -32,17 +32,14 @@ from .guided import buf as _buf
 # Every level first snaps the network's edge (which can be off by a model pixel, ~5 px at 1080p)
 # with two wide, steep passes at 1/(2·scale) (an edge the first moves part-way, the second finishes), then
 # a last pass at 1/scale sets the softness: narrow and crisp at 1, wide and soft at 3.
-# Measured on portraits_pseudo_alpha (~1080p), MAD vs raw: one grey snap at radius 16, eps 1e-3, gain 3
-# -22 %; colour guide for it -25 %; two colour snaps at radius 24, eps 1e-4, gain 8 -29.5 %, gain 32
-# (nearly a threshold at 0.5; the filter restores the image's softness) -30.5 %, and DAVIS IoU +0.01
-# to +0.02 with flicker unchanged. (A colour last pass too gains ~1 % more, but costs 2× at 1080p.)
+# Chosen on portraits_pseudo_alpha and DAVIS with tools/evaluate.py (the figures: tools/README.md):
+# gain 32 is nearly a threshold at 0.5, and the filter restores the image's softness.
 _SNAP = (24, 1e-4, 32.0)
 _SNAPS = 2
 # The last pass's (radius, eps, gain, output stretch in levels) per feather level.
 # Output stretch: the crisp level's last pass leaves shallow residue (a few levels) over flat regions and a
 # slightly soft ramp, so its output is stretched linearly: that many levels at each end go to 0 and
-# 255 (portraits MAD -30.5 % → -31.4 %; DAVIS flicker -1 %, dtSSD +0.5 %: 16 levels would raise dtSSD
-# +1.2 %). Levels 2 and 3 keep their softness, which the stretch would eat.
+# 255 (more would raise the temporal error). Levels 2 and 3 keep their softness, which the stretch would eat.
 _LEVELS = {1: (4, 1e-4, 3.0, 8), 2: (10, 2e-3, 2.0, 0), 3: (24, 1e-2, 1.5, 0)}
 # The last pass's scale keeps >= ~240 px on the small copy's short side (the snaps' half that): below
 # it the copy would lose the edges it is meant to find (1080p: 1/4, 720p and 480p: 1/2).
