@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import functools
 import io
+import os
 import subprocess
 import sys
 
@@ -75,7 +76,7 @@ def test_missing_rawpy_names_the_file_and_the_extra(tmp_path):
             "from livematte.cli import main; sys.exit(main())")
     result = subprocess.run([sys.executable, "-c", code, "stills", str(dng), "-o", str(tmp_path / "out"),
                              "--no-progress"], capture_output=True, text=True,
-                            env={"PYTHONPATH": str(REPO / "src"), "PATH": "/usr/bin:/bin"}, timeout=300)
+                            env={**os.environ, "PYTHONPATH": str(REPO / "src")}, timeout=300)
     assert result.returncode == 1
     assert f"{dng}: reading camera RAW files needs rawpy: pip install 'livematte[raw]'" in result.stdout
 
