@@ -161,3 +161,13 @@ def test_a_kept_output_past_the_tile_limit_is_not_decoded_again(tmp_path, shared
     assert verdict is None and (facts.width, facts.height) == (800, 552) and facts.fill is None
     (tmp_path / "bad.png").write_bytes(b"\x89PNG truncated")
     assert recheck(tmp_path / "bad.png", check, None, 16, max_pixels=10**9) == (None, None)
+
+
+def test_the_amazon_preset_reports_pure_white_at_85_percent(tmp_path, shared):
+    inputs = [shared / "testdata/alphamatting/input" / name for name in ("GT05.png", "GT19.png", "GT23.png")]
+    run_cli("stills", *inputs, "-o", tmp_path / "o", "--config", "amazon", "--report", tmp_path / "r.json",
+            "--no-progress", check=True)
+    for record in _records(tmp_path / "r.json").values():
+        assert record["size"] == [2000, 2000] and record["output"].endswith(".jpg")
+        assert record["pure_background"] is True and record["impure_pixels"] == 0, record
+        assert record["fill"] == pytest.approx(0.85, abs=0.02)

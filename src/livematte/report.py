@@ -27,7 +27,11 @@ import numpy as np
 from PIL import Image
 
 SCHEMA_VERSION = 1
-SUBJECT_ALPHA = 26          # alpha (10 %) from which a pixel counts as visible subject, for fill and white
+SUBJECT_ALPHA = 26          # alpha (10 %) from which a pixel counts as visible subject, for the fill
+# The pure-background check counts every pixel the matte keeps at all (alpha >= 1) as subject: JPEG rings
+# 5-8 px around the faint tail of a matte (254s 16-22 px from the alpha >= 26 edge, measured on the amazon
+# preset), which is the matte's doing, not the encoder's; the shop's check_written agrees (pure_white.py).
+MATTE_ALPHA = 1
 OFF_COLOUR = 16             # without an alpha, a pixel this far from the background colour is subject
 
 
@@ -100,12 +104,13 @@ def output_facts(path: str | os.PathLike, alpha: np.ndarray | None, colour: tupl
         height, width = pixels.shape[:2]
     else:
         width, height = header_size(path)
-    subject = _subject(pixels, alpha, colour, (height, width))
+    subject = _subject(pixels, alpha, colour, (height, width), SUBJECT_ALPHA)
     box = subject_box(subject, 1) if subject is not None else None
     facts = OutputFacts(width, height, size, box, fill_of(box, width, height))
     if colour is None or pixels is None or pixels.ndim != 3 or subject is None:
         return facts
-    impure = impure_background(pixels, subject, colour, margin)
+    impure = impure_background(pixels, _subject(pixels, alpha, colour, (height, width), MATTE_ALPHA), colour,
+                               margin)
     hex_colour = "#" + "".join(f"{c:02x}" for c in colour)
     return OutputFacts(width, height, size, box, facts.fill, hex_colour, impure == 0, impure)
 
@@ -153,12 +158,12 @@ def recheck(path: str | os.PathLike, check, colour: tuple[int, int, int] | None,
     return verdict, output_facts(path, alpha, colour, margin, pixels=pixels)
 
 
-def _subject(pixels, alpha, colour, shape) -> np.ndarray | None:
+def _subject(pixels, alpha, colour, shape, threshold: int) -> np.ndarray | None:
     """The visible subject as a 0/1 mask at the output's size: from the matte, else from the colours."""
     if pixels is not None and pixels.ndim == 3 and pixels.shape[2] == 4:
         alpha = pixels[..., 3] if pixels.dtype == np.uint8 else (pixels[..., 3] >> 8).astype(np.uint8)
     if alpha is not None and alpha.shape[:2] == shape:
-        return (alpha >= SUBJECT_ALPHA).view(np.uint8)
+        return (alpha >= threshold).view(np.uint8)
     if pixels is None or pixels.ndim != 3:
         return None
     # Framed onto a new canvas with no matte at that size: what differs from the background colour.
