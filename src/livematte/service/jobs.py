@@ -16,8 +16,9 @@ class Jobs:
         self.celery = celery
         self.queue = queue
 
-    def submit_images(self, owner: str, kind: str, options: dict, names: list[str], inputs: list[bytes]) -> str:
-        job_id = self.store.create_job(owner, kind, options, names, inputs)
+    def submit_images(self, owner: str, kind: str, options: dict, names: list[str], inputs: list[bytes],
+                      max_active: int | None = None) -> str:
+        job_id = self.store.create_job(owner, kind, options, names, inputs, max_active)
         queued = False
         for index, data in enumerate(inputs):
             key = cache_key(data, options)
@@ -32,8 +33,8 @@ class Jobs:
             self.store.finish_if_complete(job_id)
         return job_id
 
-    def submit_video(self, owner: str, options: dict, data: bytes, probe: dict) -> str:
-        job_id = self.store.create_job(owner, "video", options | {"probe": probe}, [], [data])
+    def submit_video(self, owner: str, options: dict, data: bytes, probe: dict, max_active: int | None = None) -> str:
+        job_id = self.store.create_job(owner, "video", options | {"probe": probe}, [], [data], max_active)
         self.celery.send_task("livematte.video_plan", args=[job_id], queue=self.queue)
         return job_id
 

@@ -46,6 +46,10 @@ return 1
 """
 
 
+class QueueFull(Exception):
+    """The owner already has max_active unfinished jobs (args[0]: how many)."""
+
+
 class Store:
     def __init__(self, url: str, namespace: str, ttl_s: int):
         self.redis = redis.Redis.from_url(url, socket_timeout=30, socket_connect_timeout=5,
@@ -59,12 +63,17 @@ class Store:
         return self.prefix + ":".join(str(p) for p in parts)
 
     # -- jobs ----------------------------------------------------------------------------------------
-    def create_job(self, owner: str, kind: str, options: dict, names: list[str], inputs: list[bytes]) -> str:
+    def create_job(self, owner: str, kind: str, options: dict, names: list[str], inputs: list[bytes],
+                   max_active: int | None = None) -> str:
+        """The new job's id. With max_active, QueueFull unless the owner has fewer unfinished jobs: the job
+        is recorded, joins active:{owner} and the set is counted in one transaction, so that concurrent
+        requests cannot all pass a check made before any of them is recorded (and no id is ever in the set
+        without its record, which active_jobs would take for expired)."""
         job_id = uuid.uuid4().hex
         now = time.time()
         record = {"state": "queued", "owner": owner, "kind": kind, "options": json.dumps(options),
                   "count": len(names), "created": now, "expires": now + self.ttl, "error": ""}
-        with self.redis.pipeline() as pipe:
+        with self.redis.pipeline() as pipe:       # MULTI/EXEC
             pipe.hset(self.key("job", job_id), mapping=record)
             pipe.expire(self.key("job", job_id), self.ttl)
             if names:
@@ -75,7 +84,15 @@ class Store:
                 pipe.set(self.key("in", job_id, i), data, ex=self.ttl)
             pipe.sadd(self.key("active", owner), job_id)
             pipe.expire(self.key("active", owner), self.ttl)
-            pipe.execute()
+            pipe.scard(self.key("active", owner))
+            active = pipe.execute()[-1]
+        if max_active is not None and active > max_active:
+            with self.redis.pipeline() as pipe:
+                pipe.srem(self.key("active", owner), job_id)
+                pipe.delete(self.key("job", job_id), self.key("items", job_id),
+                            *(self.key("in", job_id, i) for i in range(len(inputs))))
+                pipe.execute()
+            raise QueueFull(active - 1)
         return job_id
 
     def job(self, job_id: str) -> dict | None:
