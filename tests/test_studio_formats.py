@@ -190,6 +190,9 @@ def test_psd_holds_the_original_with_the_matte_as_its_layer_mask(tmp_path, share
     assert np.array_equal(np.asarray(cutout.mask.topil()), matte)                   # our alpha, exactly
     assert 0.05 < (matte > 128).mean() < 0.95
     assert not list(tmp_path.glob("psd/.*.tmp"))                                     # written atomically
+    preview = np.asarray(psd.topil().convert("RGB")).astype(int)    # the merged image viewers show
+    a = matte[..., None] / 255.0
+    assert np.abs(preview - (original * a + 255 * (1 - a))).max() <= 1.5           # the cut-out on white
 
 
 def test_psd_on_white_from_16_bits_has_a_background_layer(tmp_path, shared):

@@ -28,8 +28,9 @@ from . import studio
 from .config import BackgroundConfig, Config, DecontaminateConfig, ShadowConfig
 from .errors import LivematteError, OutputError
 from .frame import Frame
+from .output_facts import OutputFacts, output_facts, recheck, solid_colour
 from .quality import QualityCheck, Verdict
-from .report import OutputFacts, flagged_lines, image_lines, output_facts, recheck, solid_colour
+from .report import flagged_lines, image_lines
 from .sinks.images import SUFFIXES, write_image
 from .sources.images import ImageFile, find_images, read_image
 from .stages.product import add_product_stages
@@ -52,7 +53,7 @@ class Outcome:
     output: Path | None = None
     reason: str = ""
     verdict: Verdict | None = None   # quality flags of a written output (quality.py)
-    facts: OutputFacts | None = None  # size, fill, pure background of a written output (report.py)
+    facts: OutputFacts | None = None  # size, fill, pure background of a written output (output_facts.py)
 
     @property
     def flags(self) -> tuple[str, ...]:
@@ -240,7 +241,7 @@ class StillsBatch:
             return Outcome("failed", job.source, job.output, f"{type(exc).__name__}: {exc}")
 
     def _skipped(self, job: Job) -> Outcome:
-        """An output from an earlier run: its flags and facts are read back from it (report.recheck)."""
+        """An output from an earlier run: its flags and facts are read back from it (output_facts.recheck)."""
         verdict, facts = recheck(job.output, self.quality, self.colour, self.config.quality.white_margin,
                                  self.config.stills.tile_pixels)
         return Outcome("skipped", job.source, job.output, "output exists", verdict=verdict, facts=facts)
