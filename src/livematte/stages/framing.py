@@ -1,6 +1,6 @@
 """Framing: the subject cut out, scaled and placed on the output canvas, as a marketplace wants it.
 
-The subject is the bounding box of the visible alpha (report.subject_box, the box the batch report's
+The subject is the bounding box of the visible alpha (output_facts.subject_box, the box the batch report's
 fill is measured on). It is scaled so that the box fills `fill` of
 the canvas (the longer side for a square canvas; the box fits within fill × W and fill × H on any
 canvas), never closer than `margin` to an edge, then centred or stood on the bottom margin. A product
@@ -21,7 +21,7 @@ from dataclasses import dataclass, replace
 import cv2
 import numpy as np
 
-from .. import report
+from .. import output_facts
 from ..config import FramingConfig, canvas_size
 from ..frame import Frame
 
@@ -38,7 +38,7 @@ class Placement:
 
 def subject_box(alpha: np.ndarray) -> tuple[int, int, int, int] | None:
     """(x0, y0, x1, y1), end exclusive, of the visible subject: the box the batch report measures fill on."""
-    box = report.subject_box(alpha)
+    box = output_facts.subject_box(alpha)
     if box is None:
         return None
     x, y, w, h = box

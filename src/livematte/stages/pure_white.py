@@ -1,7 +1,7 @@
 """Pure white: every background pixel exactly RGB 255 in the written file, JPEG included.
 
 Two halves. Before the composite, `SnapAlpha` sets alpha at or below `snap` to 0, and faint alpha
-(under report.SUBJECT_ALPHA, 10 %) farther than `reach` pixels from the visible subject: the model's
+(under output_facts.SUBJECT_ALPHA, 10 %) farther than `reach` pixels from the visible subject: the model's
 faint tails and specks would otherwise leave greys away from the product, which a marketplace's
 checker reads as an off-white background. So every non-white pixel of the composite lies within
 `reach` of the visible subject, and, after JPEG, within reach + band = 15 pixels of it: inside the
@@ -29,7 +29,7 @@ from PIL import Image
 from ..config import PureWhiteConfig
 from ..errors import OutputError
 from ..frame import Frame
-from ..report import SUBJECT_ALPHA
+from ..output_facts import SUBJECT_ALPHA
 
 log = logging.getLogger(__name__)
 
