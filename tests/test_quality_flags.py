@@ -20,8 +20,9 @@ RECORD_KEYS = {"input", "output", "status", "error", "coverage", "flags"}
 @pytest.fixture(scope="module")
 def people_report(tmp_path_factory, shared):
     out = tmp_path_factory.mktemp("people")
+    # --model selfie: the person model alone, which misses the cars and plants (the default cuts them out)
     result = run_cli("stills", shared / "testdata/stills_people", "-o", out / "cut", "--report", out / "r.json",
-                     "--no-progress")
+                     "--no-progress", "--model", "selfie")
     return result, json.loads((out / "r.json").read_text())
 
 
@@ -75,7 +76,7 @@ def test_strict_fails_the_batch_on_a_flag(tmp_path, shared):
     ok = run_cli("stills", people / "girl-3.jpg", "-o", tmp_path / "a", "--strict", "--no-progress")
     assert ok.returncode == 0 and "FLAGGED" not in ok.stdout
     bad = run_cli("stills", people / "girl-3.jpg", people / "plants-1.jpg", "-o", tmp_path / "b", "--strict",
-                  "--report", tmp_path / "r.json", "--no-progress")
+                  "--report", tmp_path / "r.json", "--no-progress", "--model", "selfie")
     assert bad.returncode == 1
     assert "fail the batch (--strict)" in bad.stdout and "plants-1.jpg" in bad.stdout
     report = json.loads((tmp_path / "r.json").read_text())
