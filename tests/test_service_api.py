@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import io
 import json
+import time
 import zipfile
 
 import numpy as np
@@ -15,11 +16,13 @@ from PIL import Image
 
 from conftest import run_cli
 from media import make_clip
-from service_run import TOKENS, Service
+from service_run import TOKENS, Service, free_port
 
 NAMES = ["girl-1.jpg", "car-2.jpg", "plants-1.jpg"]
-LIMITS = """[service]
+LIMITS = """[input]
 max_pixels = 2000000
+
+[service]
 max_upload_bytes = 3000000
 max_video_frames = 200
 max_queued_jobs = 2
@@ -220,3 +223,37 @@ def test_no_auth_only_on_loopback_and_never_without_tokens(tmp_path):
     assert result.returncode == 2 and "127.0.0.1" in result.stderr
     result = run_cli("api", env={"LIVEMATTE_API_TOKENS": ""}, timeout=60)
     assert result.returncode == 2 and "LIVEMATTE_API_TOKENS" in result.stderr
+
+
+def test_quality_flags_reach_the_items_and_the_headers(service):
+    # A plain wall: nothing for the model to keep, so the cut-out is flagged empty, not passed off as fine.
+    status, body, headers = service.post_files("/v1/cutout", [("image", "wall.png", png(200, 150))])
+    assert status == 200
+    assert "empty" in json.loads(headers["X-Livematte-Flags"])
+    job = service.job(headers["X-Livematte-Job"])
+    assert "empty" in job["items"][0]["flags"]
+
+
+def test_results_expire(tmp_path, model_home):
+    (tmp_path / "short.toml").write_text("[service]\nresult_ttl_s = 10\n")
+    service = Service(tmp_path)
+    try:
+        service.start_api("--config", str(tmp_path / "short.toml"))
+        status, body, _ = service.post_files("/v1/jobs", [("image", "a.png", png(16, 16))])
+        job_id = json.loads(body)["id"]
+        assert service.get(f"/v1/jobs/{job_id}")[0] == 200
+        time.sleep(11)
+        assert service.get(f"/v1/jobs/{job_id}")[0] == 404
+    finally:
+        service.stop()
+
+
+def test_health_says_when_the_broker_is_unreachable(tmp_path, model_home):
+    service = Service(tmp_path, env={"LIVEMATTE_BROKER_URL": f"amqp://guest:guest@127.0.0.1:{free_port()}//"})
+    try:
+        service.start_api()
+        status, body = service.get("/healthz")
+        assert status == 503
+        assert json.loads(body) == {"ok": False, "broker": False, "result_store": True, "workers": 0}
+    finally:
+        service.stop()

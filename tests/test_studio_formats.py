@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import functools
 import io
+import os
 import subprocess
 import sys
 
@@ -75,7 +76,7 @@ def test_missing_rawpy_names_the_file_and_the_extra(tmp_path):
             "from livematte.cli import main; sys.exit(main())")
     result = subprocess.run([sys.executable, "-c", code, "stills", str(dng), "-o", str(tmp_path / "out"),
                              "--no-progress"], capture_output=True, text=True,
-                            env={"PYTHONPATH": str(REPO / "src"), "PATH": "/usr/bin:/bin"}, timeout=300)
+                            env={**os.environ, "PYTHONPATH": str(REPO / "src")}, timeout=300)
     assert result.returncode == 1
     assert f"{dng}: reading camera RAW files needs rawpy: pip install 'livematte[raw]'" in result.stdout
 
@@ -166,3 +167,48 @@ def _add_png_chunks(path, icc: bytes, exif: bytes) -> None:
     extra = chunk(b"iCCP", b"p\x00\x00" + zlib.compress(icc)) + chunk(b"eXIf", exif)
     path.write_bytes(data[:end] + extra + data[end:])
     assert io.BytesIO(path.read_bytes()).read(8) == b"\x89PNG\r\n\x1a\n"
+
+
+def _psd_layers(path):
+    from psd_tools import PSDImage
+
+    psd = PSDImage.open(path)
+    return psd, {layer.name: layer for layer in psd}
+
+
+def test_psd_holds_the_original_with_the_matte_as_its_layer_mask(tmp_path, shared):
+    image = shared / PHOTO
+    run_cli("stills", image, "-o", tmp_path / "psd", "--format", "psd", "--no-progress", check=True)
+    run_cli("stills", image, "-o", tmp_path / "mask", "--mask-only", "--no-progress", check=True)
+    psd, layers = _psd_layers(tmp_path / "psd/girl-2.psd")
+    assert list(layers) == ["Cut-out"] and psd.depth == 8
+    cutout = layers["Cut-out"]
+    original = np.asarray(Image.open(image).convert("RGB"))
+    assert np.array_equal(np.asarray(cutout.topil().convert("RGB")), original)     # untouched pixels
+    assert cutout.has_mask() and cutout.mask.bbox == (0, 0, original.shape[1], original.shape[0])
+    matte = np.asarray(Image.open(tmp_path / "mask/girl-2.png"))
+    assert np.array_equal(np.asarray(cutout.mask.topil()), matte)                   # our alpha, exactly
+    assert 0.05 < (matte > 128).mean() < 0.95
+    assert not list(tmp_path.glob("psd/.*.tmp"))                                     # written atomically
+    preview = np.asarray(psd.topil().convert("RGB")).astype(int)    # the merged image viewers show
+    a = matte[..., None] / 255.0
+    assert np.abs(preview - (original * a + 255 * (1 - a))).max() <= 1.5           # the cut-out on white
+
+
+def test_psd_on_white_from_16_bits_has_a_background_layer(tmp_path, shared):
+    import tifffile
+
+    rgb = _photo(shared)
+    deep = (rgb.astype(np.uint16) * 257 + 33).astype(np.uint16)
+    tifffile.imwrite(tmp_path / "deep.tif", deep, photometric="rgb", iccprofile=_profile())
+    run_cli("stills", tmp_path / "deep.tif", "-o", tmp_path / "out", "--format", "psd", "-b", "white",
+            "--no-progress", check=True)
+    psd, layers = _psd_layers(tmp_path / "out/deep.psd")
+    assert list(layers) == ["Background", "Cut-out"] and psd.depth == 16
+    assert (layers["Background"].numpy()[..., :3] == 1.0).all()                    # white
+    kept = np.round(layers["Cut-out"].numpy()[..., :3] * 65535).astype(np.uint16)
+    assert np.array_equal(kept, deep)                                                # all 16 bits
+    assert layers["Cut-out"].has_mask()
+    from psd_tools.constants import Resource
+
+    assert psd.image_resources.get_data(Resource.ICC_PROFILE) == _profile()

@@ -116,6 +116,7 @@ class InputConfig:
 @dataclass(frozen=True)
 class OutputConfig:
     codec: str = ""                # "" = chosen by the output's extension
+    overwrite: bool = False        # render replaces an existing output only when set (--overwrite)
     crf: int = 23
     preset: str = "medium"
     audio: bool = True
@@ -124,7 +125,7 @@ class OutputConfig:
 
 @dataclass(frozen=True)
 class StillsConfig:
-    format: str = "png"            # png (RGBA) | jpg | webp, when flattened on a background
+    format: str = "png"            # png (RGBA) | jpg | webp, when flattened on a background | psd (layers)
     workers: int = 0               # 0 = one per core
     overwrite: bool = False
     mask_only: bool = False        # write the alpha as a grey PNG instead of a cut-out
@@ -139,7 +140,7 @@ class StillsConfig:
     person_model: str = "selfie"
 
     def __post_init__(self):
-        _one_of("format", self.format, ("png", "jpg", "webp"))
+        _one_of("format", self.format, ("png", "jpg", "webp", "psd"))
         _one_of("subject", self.subject, ("auto", "person", "object"))
         _in_range("tile_pixels", self.tile_pixels, 1, 2**40)
         _in_range("workers", self.workers, 0, 256)
@@ -235,6 +236,9 @@ class QualityConfig:
     min_agreement: float = 0.5     # "model_disagreement": IoU with second_model below this
     second_model: str = ""         # a model name to cross-check every still with; "" = none (it costs a run)
     strict: bool = False           # a flagged output fails the batch (non-zero exit)
+    # Pure background check (solid colour backgrounds): pixels this close to the subject may differ from
+    # the colour (JPEG ringing stays inside its 8×8 block, 16×16 with chroma subsampling); farther, none.
+    white_margin: int = 16
 
     def __post_init__(self):
         _in_range("min_coverage", self.min_coverage, 0.0, 1.0)
@@ -246,6 +250,7 @@ class QualityConfig:
         for level, value in enumerate(self.max_middling):
             _in_range(f"max_middling[{level}]", value, 0.0, 1.0)
         _in_range("min_agreement", self.min_agreement, 0.0, 1.0)
+        _in_range("white_margin", self.white_margin, 0, 1000)
 
 
 @dataclass(frozen=True)
@@ -287,7 +292,6 @@ class ServiceConfig:
     tokens: list[str] = field(default_factory=list)   # bearer tokens; LIVEMATTE_API_TOKENS adds to these
     sync_budget_s: float = 20.0    # POST /v1/cutout waits this long for its result, then answers 202 + job
     max_upload_bytes: int = 64 * 1024 * 1024    # one request's body
-    max_pixels: int = 40_000_000   # per image (the API refuses before decoding)
     max_images: int = 1000         # per job (fields or zip members)
     max_video_seconds: float = 600.0
     max_video_frames: int = 36_000
@@ -303,7 +307,6 @@ class ServiceConfig:
         _in_range("port", self.port, 0, 65535)
         _in_range("sync_budget_s", self.sync_budget_s, 0.0, 600.0)
         _in_range("max_upload_bytes", self.max_upload_bytes, 1, 2**40)
-        _in_range("max_pixels", self.max_pixels, 1, 2**40)
         _in_range("max_images", self.max_images, 1, 100_000)
         _in_range("max_queued_jobs", self.max_queued_jobs, 1, 100_000)
         _in_range("rate_per_minute", self.rate_per_minute, 1, 10**7)

@@ -20,7 +20,6 @@ import numpy as np
 from .config import Config
 from .errors import LivematteError
 from .frame import Frame
-from .pipeline import matting_end
 
 log = logging.getLogger(__name__)
 
@@ -162,7 +161,7 @@ p95 67 → 61 ms, dropped 14 → 2 of 240 (medians; one round of three went the 
         self.config = live_config(config)
         self._engine = engine
         self._stages = build_stages(self.config, engine, video=True)
-        self._pending: list | None = None
+        self._pending = None             # a StagePlan from set_config, swapped in between frames
         self._swap_lock = threading.Lock()
         self._inbox = LatestFrame()
         self._matted = LatestFrame()     # matting thread → stage thread
@@ -216,9 +215,13 @@ p95 67 → 61 ms, dropped 14 → 2 of 240 (medians; one round of three went the 
         fresh = build_stages(config, self._engine, video=True)
         with self._swap_lock:
             current = self._pending if self._pending is not None else self._stages
-            keep = {type(s): s for s in current if not _depends_on_background(s)}
-            self._pending = [s if _depends_on_background(s) else keep.get(type(s), s) for s in fresh]
+            keep = {type(s): s for s in (*current.matte, *current.edges)}
+            plan = fresh.replace(matte=[keep.get(type(s), s) for s in fresh.matte],
+                                 edges=[keep.get(type(s), s) for s in fresh.edges])
+            superseded, self._pending = self._pending, plan
             self.config = config
+        if superseded is not None:       # built but never run: nothing but this call holds it
+            superseded.close(keep=plan)
 
     # -- lifetime ---------------------------------------------------------------------------------
     def close(self, timeout: float = 5.0) -> None:
@@ -231,6 +234,12 @@ p95 67 → 61 ms, dropped 14 → 2 of 240 (medians; one round of three went the 
         for slot in subscribers:
             self._dropped_out_gone += slot.dropped
             slot.close()
+        if not self.alive:                # the workers are gone: nothing runs the stages any more
+            with self._swap_lock:
+                pending, self._pending = self._pending, None
+            if pending is not None:
+                pending.close(keep=self._stages)
+            self._stages.close()
 
     @property
     def idle(self) -> bool:
@@ -273,10 +282,10 @@ p95 67 → 61 ms, dropped 14 → 2 of 240 (medians; one round of three went the 
                     item, started = self._inbox.take()
                 except Closed:
                     return
-                stages = self._stages
+                plan = self._stages
                 try:
                     frame = item() if callable(item) else item
-                    for stage in stages[:matting_end(stages)]:
+                    for stage in plan.matte:
                         frame = stage(frame)
                 except Exception:   # live mode logs and skips a bad frame (STYLE habit 8); the stream goes on
                     self._log_failure()
@@ -294,9 +303,9 @@ p95 67 → 61 ms, dropped 14 → 2 of 240 (medians; one round of three went the 
             except Closed:
                 return
             self._apply_pending()
-            stages = self._stages
+            plan = self._stages
             try:
-                for stage in stages[matting_end(stages):]:
+                for stage in (*plan.edges, *plan.composite):
                     frame = stage(frame)
             except Exception:
                 self._log_failure()
@@ -315,16 +324,11 @@ p95 67 → 61 ms, dropped 14 → 2 of 240 (medians; one round of three went the 
         log.exception("%s: frame dropped: processing failed", self.name)
 
     def _apply_pending(self) -> None:
+        """On the stage thread, between frames: the new plan in, the old one's own stages closed."""
         with self._swap_lock:
             pending, self._pending = self._pending, None
         if pending is not None:
-            self._stages = pending
-
-
-def _depends_on_background(stage) -> bool:
-    """Stages rebuilt on a background/shadow change: compositing and whatever draws the background or
-    the shadow. Everything else (engine, smoothing, refinement) keeps its instance and state."""
-    module = type(stage).__module__.rsplit(".", 1)[-1]
-    return module in {"composite", "background", "shadow"}
+            old, self._stages = self._stages, pending
+            old.close(keep=pending)
 
 

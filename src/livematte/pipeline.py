@@ -41,10 +41,11 @@ import queue
 import threading
 import time
 from collections.abc import Iterable, Iterator
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 
 from .config import Config, load_config
-from .errors import OutputError
+from .overwrite import background_files, check_output
 from .quality import FrameFlags, QualityCheck
 from .threads import opencv_threads
 
@@ -67,6 +68,7 @@ class RenderReport:
     # the decoder's) are not in it: they are the process's CPU time minus these.
     stage_cpu_seconds: dict[str, float] = field(default_factory=dict)
     interrupted: bool = False
+    kept: bool = True                     # the output exists (an interrupted render keeps what was done)
     quality: FrameFlags | None = None     # the frames whose matte was flagged (quality.py)
 
     @property
@@ -75,7 +77,8 @@ class RenderReport:
 
     def summary(self) -> str:
         lines = [f"{self.output}: {self.frames_written} frames in {self.seconds:.1f} s ({self.fps:.1f} fps)"
-                 + (" — interrupted, kept what was done" if self.interrupted else "")]
+                 + ("" if not self.interrupted else " — interrupted, kept what was done" if self.kept
+                     else " — interrupted; nothing was kept")]
         if self.corrupt_packets:
             lines.append(f"{self.input}: skipped {len(self.corrupt_packets)} corrupt or unreadable packets "
                          f"(first: {self.corrupt_packets[0]['reason']})")
@@ -97,8 +100,12 @@ def render(input: str, output: str, config: Config | None = None, progress: bool
     from .stages import build_stages
 
     config = config or load_config()
-    _refuse_overwriting_input(input, output)
     kind = sink_kind(output, config.output)
+    if codecs.codec(kind).sequence:
+        from .sinks.sequence import sequence_pattern
+
+        output = sequence_pattern(output)      # what is written, and what the report names
+    check_output([input, *background_files(config)], output, config.output.overwrite)
     wants_audio = config.output.audio and not config.output.matte_only and not codecs.codec(kind).sequence
     # A yuv420p encoder takes the composite's I420 as is: half the bytes to blend, no conversion.
     i420 = not config.output.matte_only and takes_i420(kind)
@@ -106,21 +113,22 @@ def render(input: str, output: str, config: Config | None = None, progress: bool
     report = RenderReport(input=str(input), output=str(output), quality=FrameFlags(check))
     started = time.perf_counter()
     with (open_source(input, live=is_live(input), audio=wants_audio, **config.input.source_options()) as source,
-          opencv_threads(1)):
+          opencv_threads(1), ExitStack() as stack):
         report.frames_expected = source.frame_count
         engine = engine or load_engine(config.engine.model, config.engine)
-        stages = [_timed(stage) for stage in build_stages(config, engine, video=True, i420=i420)]
-        timers = [_Timer("decode"), *stages, _Timer("encode")]
+        plan = build_stages(config, engine, video=True, i420=i420)
+        stack.callback(plan.close)
+        timed = {name: [_timed(stage) for stage in group] for name, group in plan.groups().items()}
+        timers = [_Timer("decode"), *timed["matte"], *timed["edges"], *timed["composite"], _Timer("encode")]
         stop = threading.Event()
         threads: list[threading.Thread] = []
-        decoded = _in_thread("decode", timers[0].wrap(source.frames()), stop, threads)
-        split = matting_end(stages)
-        middle, last = stages[split:-1], stages[split:][-1:]     # compositing is the last stage
-        frames = _in_thread("engine", _run(stages[:split], decoded), stop, threads)
-        if middle:
-            frames = _in_thread("refine", _run(middle, frames), stop, threads)
-        processed = _in_thread("composite", _run(last, frames), stop, threads)
-        bar = tqdm(total=source.frame_count, unit="frame", disable=not progress, dynamic_ncols=True)
+        frames = _in_thread("decode", timers[0].wrap(source.frames()), stop, threads)
+        for name, group in timed.items():     # one thread per group; a group with no stages adds none
+            if group:
+                frames = _in_thread(_THREADS[name], _run(group, frames), stop, threads)
+        processed = frames
+        bar = tqdm(total=source.frame_count, unit="frame", disable=not progress, dynamic_ncols=True,
+                   desc=f"render {os.path.basename(output)}")
         sink = None
         try:
             with open_sink(output, config.output, like=source) as sink:
@@ -137,6 +145,7 @@ def render(input: str, output: str, config: Config | None = None, progress: bool
                 thread.join(timeout=30)
             bar.close()
         report.frames_written = sink.frames_written if sink is not None else 0
+        report.kept = report.frames_written > 0 and (codecs.codec(kind).sequence or os.path.exists(output))
         report.corrupt_packets = list(source.errors)
         report.warnings = [*source.warnings, *(sink.warnings if sink is not None else [])]
         report.stage_seconds = {t.name: t.seconds for t in timers}
@@ -145,20 +154,8 @@ def render(input: str, output: str, config: Config | None = None, progress: bool
     return report
 
 
-def _refuse_overwriting_input(input: str, output: str) -> None:
-    if "://" not in str(input) and os.path.exists(output) and os.path.exists(input) \
-            and os.path.samefile(input, output):
-        raise OutputError(f"{output}: is the input; livematte never overwrites its input")
-
-
-def matting_end(stages: list) -> int:
-    """How many leading stages run on the engine thread: the engine, and temporal smoothing when there is
-    one (it must see every frame the engine saw). The live path splits its two threads here too.
-
-    Smoothing is cheap next to refinement and decontamination, so it goes with the engine."""
-    inner = [getattr(s, "stage", s) for s in stages[:2]]    # through the profile's timers
-    module = type(inner[1]).__module__.rsplit(".", 1)[-1] if len(inner) > 1 else ""
-    return 2 if module == "smooth" else 1
+# The thread each group of the stage plan runs on (stages/plan.py); the names show in profiles.
+_THREADS = {"matte": "engine", "edges": "refine", "composite": "composite"}
 
 
 def _run(stages: list, frames: Iterable) -> Iterator:
@@ -273,4 +270,4 @@ def _timed(stage) -> _TimedStage:
     return _TimedLookahead(stage) if hasattr(stage, "push") else _TimedStage(stage)
 
 
-__all__ = ["RenderReport", "matting_end", "render"]
+__all__ = ["RenderReport", "render"]

@@ -33,7 +33,7 @@ from .engine.subject import stills_engine
 from .errors import LivematteError, OutputError
 from .frame import Frame
 from .quality import QualityCheck, Verdict
-from .report import flagged_lines
+from .report import OutputFacts, flagged_lines, image_lines, output_facts, recheck, solid_colour
 from .sinks.images import SUFFIXES, write_image
 from .sources.images import ImageFile, find_images, read_image
 from .stages.product import add_product_stages
@@ -56,6 +56,7 @@ class Outcome:
     output: Path | None = None
     reason: str = ""
     verdict: Verdict | None = None   # quality flags of a written output (quality.py)
+    facts: OutputFacts | None = None  # size, fill, pure background of a written output (report.py)
 
     @property
     def flags(self) -> tuple[str, ...]:
@@ -76,7 +77,7 @@ class Summary:
 
     @property
     def flagged(self) -> list[Outcome]:
-        return [outcome for outcome in self.done if outcome.flags]
+        return [outcome for outcome in [*self.done, *self.skipped] if outcome.flags]
 
     @property
     def ok(self) -> bool:
@@ -167,6 +168,7 @@ class StillsBatch:
         self.engine = engine if engine is not None else stills_engine(self.config.stills, self._load_engine)
         second = self._load_engine(config.quality.second_model) if config.quality.second_model else None
         self.quality = QualityCheck(config.quality, feather=config.refine.feather, second=second)
+        self.colour = None if self.mask_only else solid_colour(self.config.background.spec)
         self._local = threading.local()
         self._stages()  # build once now, so a bad background spec fails before any file is touched
 
@@ -184,7 +186,6 @@ class StillsBatch:
         stages = getattr(self._local, "stages", None)
         if stages is None:
             from .stages import build_stages
-            from .stages.composite import Composite
 
             config = self.config
             if self.mask_only:
@@ -194,14 +195,12 @@ class StillsBatch:
                     shadow=ShadowConfig(),
                     decontaminate=DecontaminateConfig(enabled=False),
                 )
-            stages = build_stages(config, self.engine, video=False)
-            if not isinstance(stages[-1], Composite):
-                raise LivematteError("build_stages no longer ends with Composite; stills needs updating")
-            if self.mask_only:
-                stages = [*stages[:-1], KeepSourceAlpha()]
-            else:
-                stages.insert(len(stages) - 1, KeepSourceAlpha())
-            stages = add_product_stages(stages, config, mask_only=self.mask_only)
+            plan = build_stages(config, self.engine, video=False)
+            if self.mask_only:      # the alpha is the output: no compositing
+                plan = plan.replace(composite=[KeepSourceAlpha()])
+            else:                   # the source's own transparency, applied to the finished matte
+                plan = plan.replace(edges=[*plan.edges, KeepSourceAlpha()])
+            stages = add_product_stages(list(plan), config, mask_only=self.mask_only)
             self._local.stages = stages
         return stages
 
@@ -209,28 +208,33 @@ class StillsBatch:
         """One image, start to finish. Every failure becomes an Outcome: a bad file never stops the batch."""
         try:
             if job.output.exists() and not self.config.stills.overwrite:
-                return Outcome("skipped", job.source, job.output, "output exists")
+                return self._skipped(job)
             still = read_image(job.source, self.config.input.max_pixels)
             if studio.wants_tiles(still, self.config.stills.tile_pixels, self._stages(), KeepSourceAlpha):
                 alpha = studio.write_tiled(job.output, still, self._stages(), mask_only=self.mask_only,
                                            quality=self.config.stills.quality)
-                return Outcome("done", job.source, job.output, verdict=self.quality.assess(alpha))
+                # The white of a tiled (huge) output is not decoded back: size and fill only.
+                return self._done(job, alpha, self.quality.assess(alpha), check_colour=False)
             frame = Frame(image=still.image, origin=str(job.source), meta={"source_alpha": still.alpha})
             stages = self._stages()
             # A framed still is 8-bit: the 16-bit composite works at the source's own size.
             deep = studio.wants_deep(still, self.suffix, self.mask_only) and self.config.framing.canvas == "none"
-            for stage in stages[:-1] if deep else stages:   # a 16-bit output redoes the composite at 16 bits
+            layered = self.suffix == ".psd"     # layers are made from the frame as the composite gets it
+            for stage in stages[:-1] if deep or layered else stages:   # 16 bits: the composite is redone
                 frame = stage(frame)
             verdict = self.quality.assess(frame.alpha, image=frame.image)
+            if layered:
+                studio.write_layered(job.output, still, frame, stages[-1])
+                return self._done(job, frame.alpha, verdict, check_colour=False)   # layers: no pixels to check
             if deep:
                 studio.write_deep(job.output, still, frame, stages[-1])
-                return Outcome("done", job.source, job.output, verdict=verdict)
+                return self._done(job, frame.alpha, verdict)
             pixels = frame.alpha if self.mask_only else frame.output
             write = partial(write_image, job.output, pixels, icc=still.icc, exif=still.exif)
             write(quality=self.config.stills.quality)
             if self.config.pure_white.enabled and not self.mask_only:
                 check_written(job.output, pixels, self.config.pure_white, lambda quality: write(quality=quality))
-            return Outcome("done", job.source, job.output, verdict=verdict)
+            return self._done(job, frame.alpha, verdict)
         except LivematteError as exc:
             return Outcome("failed", job.source, job.output, str(exc))
         # Deliberately broad: a decoder, the model or the encoder failing on one file must be reported
@@ -238,6 +242,17 @@ class StillsBatch:
         except Exception as exc:
             log.debug("%s failed", job.source, exc_info=True)
             return Outcome("failed", job.source, job.output, f"{type(exc).__name__}: {exc}")
+
+    def _skipped(self, job: Job) -> Outcome:
+        """An output from an earlier run: its flags and facts are read back from it (report.recheck)."""
+        verdict, facts = recheck(job.output, self.quality, self.colour, self.config.quality.white_margin,
+                                 self.config.stills.tile_pixels)
+        return Outcome("skipped", job.source, job.output, "output exists", verdict=verdict, facts=facts)
+
+    def _done(self, job: Job, alpha, verdict: Verdict, *, check_colour: bool = True) -> Outcome:
+        colour = self.colour if check_colour else None
+        facts = output_facts(job.output, alpha, colour, self.config.quality.white_margin)
+        return Outcome("done", job.source, job.output, verdict=verdict, facts=facts)
 
     def run(
         self, inputs: Sequence[str | os.PathLike], outdir: str | os.PathLike, *, progress: bool = True
@@ -280,7 +295,8 @@ def format_summary(summary: Summary) -> str:
         else ""
     )
     lines = [
-        f"done {done}, skipped {len(summary.skipped)} (output exists), failed {len(summary.failed)}{rate}"
+        *image_lines(summary),
+        f"done {done}, skipped {len(summary.skipped)} (output exists), failed {len(summary.failed)}{rate}",
     ]
     if summary.ignored:
         lines.append(

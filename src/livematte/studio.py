@@ -4,6 +4,8 @@
   with PNG output it stops before the composite and hands the frame here, where the composite is redone
   at 16 bits (stages/deep.py) and written by the band-at-a-time PNG writer with the source's ICC profile
   and EXIF (sinks/png_stream.py).
+- Layers (`--format psd`): the frame before the composite becomes the retoucher's document
+  (sinks/psd.py): the picture with the matte as its layer mask, over the background.
 - Very large (above stills.tile_pixels): the model reads a reduced copy, refinement and decontamination
   run in tiles (stages/tiles.py), and the composite is made and written one band of rows at a time, so
   the only full-size arrays are the decoded image and its alpha.
@@ -24,10 +26,11 @@ from .errors import InputError
 from .frame import Frame
 from .sinks.images import write_image
 from .sinks.png_stream import write_png
+from .sinks.psd import write_psd
 from .sources.images import StillImage
 from .stages.backgrounds.color import SolidBackground
 from .stages.buffers import drop_scratch, power_of_two_at_most, shrink
-from .stages.composite import Composite
+from .stages.composite import Composite, darken
 from .stages.decontaminate import Decontaminate
 from .stages.deep import composite16
 from .stages.refine import Refine
@@ -48,6 +51,27 @@ def write_deep(path: Path, still: StillImage, frame: Frame, composite: Composite
     height, width, channels = pixels.shape
     bands = (pixels[y:y + _BAND_ROWS] for y in range(0, height, _BAND_ROWS))
     return write_png(path, height, width, bands, channels=channels, depth=16, icc=still.icc, exif=still.exif)
+
+
+def write_layered(path: Path, still: StillImage, frame: Frame, composite: Composite) -> Path:
+    """The PSD for retouchers (sinks/psd.py) from `frame` (every stage but the composite already run):
+    the picture as the stages left it (the 16-bit source when no stage changed it), its matte as the
+    layer mask, over the composite's background with its shadow, when there is one."""
+    untouched = frame.image is still.image
+    image = still.deep if untouched and still.deep is not None else frame.image
+    return write_psd(path, image, frame.alpha, background=_psd_background(composite, frame, frame.alpha),
+                     icc=still.icc if untouched else None)
+
+
+def _psd_background(composite: Composite, frame: Frame, alpha: np.ndarray) -> np.ndarray | None:
+    shadow = composite.shadow.mask(alpha) if composite.shadow is not None else None
+    if composite.background is None:
+        if shadow is None:
+            return None
+        # A transparent document with a shadow: the shadow is its own layer, black with the mask as alpha.
+        return np.dstack([np.zeros((*alpha.shape, 3), np.uint8), shadow])
+    background = composite.background.render(frame)
+    return darken(background, shadow) if shadow is not None else background
 
 
 # -- very large images: the model on a reduced copy, the stages in tiles, the output a band at a time ---
@@ -106,6 +130,9 @@ def write_tiled(path: Path, still: StillImage, stages: list, *, mask_only: bool,
         first = next(made)
         write_png(path, h, w, _chain(first, made), channels=first.shape[2], depth=16 if deep else 8,
                   icc=still.icc, exif=still.exif)
+    elif suffix == ".psd":
+        write_psd(path, still.deep if still.deep is not None else image, alpha, icc=still.icc,
+                  background=_psd_background(composite, Frame(image=image), alpha))
     else:   # JPEG and WEBP encoders take a whole image: the output is assembled (PNG is the lean format)
         write_image(path, np.concatenate(list(made)), quality=quality, icc=still.icc, exif=still.exif)
     return alpha

@@ -29,13 +29,14 @@ def run(args: argparse.Namespace) -> int:
     from ..service.options import service_config
     from ..service.store import Store
 
-    service = service_config(load_config(args.config))
+    config = load_config(args.config)
+    service = service_config(config)
     service = replace(service, host=args.host or service.host,
                       port=service.port if args.port is None else args.port)
     check_setup(service.host, service.tokens, args.no_auth)
     store = Store(service.result_url, service.queue, service.result_ttl_s)
     jobs = Jobs(store, ResultCache(store, service.cache_bytes), configure(service), service.queue)
-    app = create_app(service, jobs, no_auth=args.no_auth)
+    app = create_app(service, jobs, max_pixels=config.input.max_pixels, no_auth=args.no_auth)
     log.info("livematte api: http://%s:%d/ (queue %s)", service.host, service.port, service.queue)
     web.run_app(app, host=service.host, port=service.port, print=None)
     return 0

@@ -22,6 +22,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--crf", type=int, help="quality, as in FFmpeg (lower is better; default 23)")
     group.add_argument("--preset", help="encoder speed preset, as in FFmpeg x264 (default medium)")
     group.add_argument("--no-audio", action="store_true", help="drop the input's audio")
+    group.add_argument("--overwrite", action="store_true", help="replace an existing output (default: refuse)")
     group.add_argument("--matte-only", action="store_true",
                        help="write the alpha as a grey video (a track matte)")
     group.add_argument("--retries", type=int, help="reconnects of a stalled network stream (default 3)")
@@ -35,7 +36,7 @@ def run(args: argparse.Namespace) -> int:
     from ..pipeline import render
 
     config = merge(config_from_args(args), {
-        "output": {"codec": args.codec, "crf": args.crf, "preset": args.preset,
+        "output": {"codec": args.codec, "crf": args.crf, "preset": args.preset, "overwrite": args.overwrite or None,
                    "audio": False if args.no_audio else None,
                    "matte_only": True if args.matte_only else None},
         "input": {"retries": args.retries, "timeout_s": args.timeout,

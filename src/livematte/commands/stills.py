@@ -24,8 +24,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--format",
-        choices=["png", "jpg", "webp"],
-        help="output format (default png; RGBA unless a background is given; jpg goes on white)",
+        choices=["png", "jpg", "webp", "psd"],
+        help="output format (default png; RGBA unless a background is given; jpg goes on white; "
+        "psd: the original with the cut-out as a layer mask, for retouching)",
     )
     parser.add_argument("--mask-only", action="store_true", help="write the alpha matte as a grey PNG")
     parser.add_argument(
@@ -43,6 +44,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--quality", type=int, metavar="Q", help="JPEG/WEBP quality 1-100 (default 92)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     parser.add_argument("--report", metavar="PATH", help="write a JSON report, one record per input")
+    parser.add_argument("--contact-sheet", metavar="PATH",
+                        help="one image (.jpg/.png/.webp) of every cut-out with its file name and flags")
     parser.add_argument("--strict", action="store_true",
                         help="a flagged output (empty, background kept, ...) fails the batch")
     parser.add_argument("--second-model", metavar="MODEL",
@@ -97,4 +100,9 @@ def run(args: argparse.Namespace) -> int:
     print(format_summary(summary), file=sys.stdout)
     if args.report:
         write_json(args.report, stills_report(summary))
+    if args.contact_sheet:
+        from ..contact_sheet import cells_of, write_contact_sheets
+
+        sheets = write_contact_sheets(cells_of(summary), args.contact_sheet)
+        print(f"contact sheet: {', '.join(map(str, sheets)) or 'nothing to show'}", file=sys.stdout)
     return 0 if summary.ok else 1

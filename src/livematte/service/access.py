@@ -15,9 +15,7 @@ import hmac
 from aiohttp import web
 
 from ..errors import ConfigError
-
-LOOPBACK = ("127.0.0.1", "::1", "localhost")
-OPEN_PATHS = ("/healthz", "/openapi.json")
+from ..server.guard import is_loopback
 
 
 def owner_of(token: str) -> str:
@@ -25,7 +23,7 @@ def owner_of(token: str) -> str:
 
 
 def check_setup(host: str, tokens: list[str], no_auth: bool) -> None:
-    if no_auth and host not in LOOPBACK:
+    if no_auth and not is_loopback(host):
         raise ConfigError(f"--no-auth is allowed on 127.0.0.1 only, not on {host}: set LIVEMATTE_API_TOKENS")
     if not no_auth and not tokens:
         raise ConfigError("no API tokens: set LIVEMATTE_API_TOKENS (comma-separated) or [service] tokens, "

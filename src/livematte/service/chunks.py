@@ -72,8 +72,9 @@ class _SeekingSource(AvSource):
             self._container.seek(self._seek_pts, stream=self._stream, backward=True, any_frame=False)
 
 
-def render_chunk(source: Path, output: Path, config: Config, engine, chunk: Chunk) -> int:
-    """Render one chunk through the same stages as `livematte render`; returns the frames written."""
+def render_chunk(source: Path, output: Path, config: Config, engine, chunk: Chunk) -> list[str]:
+    """Render one chunk through the same stages as `livematte render`; returns the source's and sink's
+    warnings (corrupt packets skipped, size changes), which the job reports."""
     from ..sinks import open_sink, sink_kind
     from ..sinks.file import takes_i420
     from ..stages import build_stages, run_stages
@@ -95,9 +96,11 @@ def render_chunk(source: Path, output: Path, config: Config, engine, chunk: Chun
             for frame in run_stages(stages, frames()):
                 if frame.pts >= chunk.start:
                     sink.write(frame)
+        skipped = [f"skipped a corrupt packet: {e['reason']}" for e in video.errors]
+        warnings = [*video.warnings, *skipped, *sink.warnings]
     if sink.frames_written != chunk.frames:
         raise InputError(f"video: chunk {chunk.index} wrote {sink.frames_written} frames, expected {chunk.frames}")
-    return sink.frames_written
+    return warnings
 
 
 def join_chunks(parts: list[Path], original: Path, output: Path, *, audio: bool) -> list[str]:

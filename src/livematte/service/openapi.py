@@ -41,7 +41,7 @@ def _binary(*types: str) -> dict:
     return {t: {"schema": {"type": "string", "format": "binary"}} for t in types}
 
 
-def spec(service: ServiceConfig) -> dict:
+def spec(service: ServiceConfig, max_pixels: int) -> dict:
     auth = [{"bearer": []}]
     common = _errors(400, 401, 404, 413, 415, 429)
     upload = {"type": "object", "properties": {
@@ -51,7 +51,7 @@ def spec(service: ServiceConfig) -> dict:
         "openapi": "3.0.3",
         "info": {"title": "livematte API", "version": __version__,
                  "description": f"Cut-outs of images and videos. Uploads up to {service.max_upload_bytes} bytes, "
-                                f"{service.max_pixels} pixels per image; results kept {service.result_ttl_s} s."},
+                                f"{max_pixels} pixels per image; results kept {service.result_ttl_s} s."},
         "components": {"securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}},
         "paths": {
             "/healthz": {"get": {"summary": "broker, result store and worker count", "responses": {

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import tempfile
 import threading
+import uuid
 from dataclasses import replace
 from pathlib import Path
 
@@ -68,7 +69,7 @@ class Runtime:
             outcome = batch.process(Job(source, folder / f"output{suffix(options)}"))
             if outcome.status != "done":
                 return "failed", None, outcome.reason.replace(str(source), "input"), []
-            return "done", outcome.output.read_bytes(), "", list(getattr(outcome, "flags", []) or [])
+            return "done", outcome.output.read_bytes(), "", list(outcome.flags)
         finally:
             for file in folder.iterdir():
                 file.unlink(missing_ok=True)
@@ -82,7 +83,7 @@ class Runtime:
             data = self.store.input(job_id, 0)
             if data is None:
                 return None
-            partial = path.with_suffix(".partial")
+            partial = path.with_suffix(f".{uuid.uuid4().hex}.partial")   # two threads may fetch it at once
             partial.write_bytes(data)
             partial.replace(path)
             kept = sorted(self.scratch.glob("*.video"), key=lambda p: p.stat().st_mtime, reverse=True)

@@ -23,6 +23,7 @@ import numpy as np
 from ..config import OutputConfig
 from ..errors import OutputError
 from ..frame import Frame
+from ..interrupts import held_off
 from . import codecs
 from .rgb import premultiplied
 
@@ -232,15 +233,19 @@ class FileSink:
         if self._container is None or self.frames_written == 0:
             self.abort()
             return
+        if not complete:
+            log.warning("%s: stopping: finishing a valid file with the %d frames written", self.path,
+                        self.frames_written)
         try:
-            for packet in self._stream.encode(None):
-                self._container.mux(packet)
-            if self._audio_out is not None:
-                self._flush_audio(complete)
-            self._container.close()
-            self._container = None
-            os.replace(self._temp, self.path)
-        except BaseException as exc:      # a second Ctrl-C while flushing included: no half-written file
+            with held_off(self.path):     # a second Ctrl-C must not cost the file the first one keeps
+                for packet in self._stream.encode(None):
+                    self._container.mux(packet)
+                if self._audio_out is not None:
+                    self._flush_audio(complete)
+                self._container.close()
+                self._container = None
+                os.replace(self._temp, self.path)
+        except BaseException as exc:      # an encoder or disk failure: no half-written file
             self.abort()
             if isinstance(exc, av.FFmpegError | OSError):
                 raise OutputError(f"{self.path}: cannot finish the file: {exc}") from None

@@ -21,7 +21,7 @@ from PIL import Image
 
 from ..errors import OutputError
 
-SUFFIXES = {"png": ".png", "jpg": ".jpg", "webp": ".webp"}
+SUFFIXES = {"png": ".png", "jpg": ".jpg", "webp": ".webp", "psd": ".psd"}   # .psd: sinks/psd.py
 _FORMATS = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".webp": "WEBP"}
 _MODES = {2: "L", 3: "RGB", 4: "RGBA"}
 

@@ -15,14 +15,20 @@ from ..frame import Frame
 log = logging.getLogger(__name__)
 
 
+def sequence_pattern(path: str) -> str:
+    """The frame pattern a sequence output writes: `out/%06d.png` as given; a folder `out` or a bare
+    `out.png` become `out/%06d.png` (what the report then names)."""
+    if "%" in path:
+        return path
+    folder = Path(path).with_suffix("") if path.lower().endswith(".png") else Path(path)
+    return str(folder / "%06d.png")
+
+
 class PngSequenceSink:
     """`out/%06d.png` (a folder or a bare `out.png` becomes `out/%06d.png`), numbered from 1 like FFmpeg."""
 
     def __init__(self, path: str, config: OutputConfig):
-        if "%" not in path:
-            folder = Path(path).with_suffix("") if path.lower().endswith(".png") else Path(path)
-            path = str(folder / "%06d.png")
-        self.path = path
+        self.path = path = sequence_pattern(path)
         self._matte_only = config.matte_only
         self.frames_written = 0
         self.warnings: list[str] = []

@@ -1,8 +1,9 @@
 """Stages: small callables between the engine and the sinks, `stage(frame) -> Frame` plus `reset()`.
 
-The stage list is built in one place, here, from config. A stage that isn't configured is left out of
-the list, never switched off by a flag inside it. A stage that needs look-ahead has `push(frame) ->
-list[Frame]` and `flush() -> list[Frame]` instead of `__call__`; run_stages drives both kinds.
+The stage plan is built in one place, here, from config, in named groups (plan.py). A stage that isn't
+configured is left out of the plan, never switched off by a flag inside it. A stage that needs
+look-ahead has `push(frame) -> list[Frame]` and `flush() -> list[Frame]` instead of `__call__`;
+run_stages drives both kinds.
 """
 from __future__ import annotations
 
@@ -10,10 +11,12 @@ from collections.abc import Iterable, Iterator
 
 from ..config import Config
 from ..frame import Frame
+from .plan import StagePlan
 
 
-def build_stages(config: Config, engine, *, video: bool = True, i420: bool = False) -> list:
-    """engine → temporal smoothing (video only) → edge refinement → decontamination → compositing.
+def build_stages(config: Config, engine, *, video: bool = True, i420: bool = False) -> StagePlan:
+    """matte: engine → temporal smoothing (video only); edges: refinement → decontamination;
+    composite: compositing. See plan.py for what each group means to the threads that run them.
 
     i420: the output goes to a yuv420p encoder, so the composite may output I420 (see Frame.output)."""
     from ..engine.base import CoarseMatte
@@ -26,18 +29,19 @@ def build_stages(config: Config, engine, *, video: bool = True, i420: bool = Fal
     refines = config.refine.feather > 0 and config.refine.quality != "matting"
     # Refinement reads alpha at low resolution and makes the full-size alpha itself: until then, the
     # engine and smoothing pass on the small prediction (Frame.coarse) rather than a full-size alpha.
-    stages: list = [CoarseMatte(engine) if refines else engine]
+    matte: list = [CoarseMatte(engine) if refines else engine]
     if video and config.smooth.enabled:
         smooth = LookaheadSmooth if config.smooth.lookahead > 0 else Smooth
-        stages.append(smooth(config.smooth))
+        matte.append(smooth(config.smooth))
+    edges: list = []
     if config.refine.feather or config.refine.quality == "matting":
-        stages.append(Refine(config.refine))
+        edges.append(Refine(config.refine))
     # A background made of the colours that spill into the edges (blur) hides that spill: leave
     # decontamination out there rather than pay for it (see Kind.decontaminate).
     if config.decontaminate.enabled and kind_of(config.background.spec).decontaminate:
-        stages.append(Decontaminate(config.decontaminate, precise=config.refine.quality == "matting"))
-    stages.append(Composite.from_config(config, i420=i420))
-    return stages
+        edges.append(Decontaminate(config.decontaminate, precise=config.refine.quality == "matting"))
+    return StagePlan(matte=matte, edges=edges, composite=[Composite.from_config(config, i420=i420)],
+                     borrowed=(matte[0],))
 
 
 def run_stages(stages: list, frames: Iterable[Frame]) -> Iterator[Frame]:

@@ -81,6 +81,12 @@ class Composite:
         if reset is not None:
             reset()
 
+    def close(self) -> None:
+        """Release what the background holds (a video background's decoder)."""
+        close = getattr(self.background, "close", None)
+        if close is not None:
+            close()
+
 
 def _make_shadow(config: ShadowConfig):
     if config.kind == "none":

@@ -1,0 +1,30 @@
+"""Ctrl-C held off while an output is finalised: the flush, the container's trailer and the rename into
+place take a few seconds for some encoders (VP9's look-ahead), and a second Ctrl-C there used to delete
+the file that the first one meant to keep."""
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+log = logging.getLogger(__name__)
+
+
+@contextmanager
+def held_off(what: str) -> Iterator[None]:
+    """Within this block SIGINT only says that `what` is still being finished. Main thread only (where
+    Python handles signals); elsewhere a no-op."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def note(signum, frame) -> None:
+        log.warning("%s: still finishing the file; Ctrl-C is held off until it is written", what)
+
+    previous = signal.signal(signal.SIGINT, note)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
