@@ -85,7 +85,7 @@ class KeepSourceAlpha:
     """Stills only: what the file itself marks transparent stays transparent (alpha = min(model, file))."""
 
     def __call__(self, frame: Frame) -> Frame:
-        source = frame.meta.get("source_alpha")
+        source = frame.source_alpha
         if source is None or frame.alpha is None:
             return frame
         return replace(frame, alpha=cv2.min(frame.alpha, source))
@@ -212,7 +212,7 @@ class StillsBatch:
                                            quality=self.config.stills.quality)
                 # The white of a tiled (huge) output is not decoded back: size and fill only.
                 return self._done(job, alpha, self.quality.assess(alpha), check_colour=False)
-            frame = Frame(image=still.image, origin=str(job.source), meta={"source_alpha": still.alpha})
+            frame = Frame(image=still.image, origin=str(job.source), source_alpha=still.alpha)
             stages = self._stages()
             # A framed still is 8-bit: the 16-bit composite works at the source's own size.
             deep = studio.wants_deep(still, self.suffix, self.mask_only) and self.config.framing.canvas == "none"

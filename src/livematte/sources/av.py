@@ -162,9 +162,8 @@ class AvSource:
             if changed:
                 self.warnings.append(f"{self.uri}: frame size changed from {size[1]}x{size[0]} to "
                                      f"{new_size[1]}x{new_size[0]} at frame {index}")
-            meta = {"source_alpha": alpha} if alpha is not None else {}
             yield Frame(image=image, pts=pts, time_base=self.time_base, index=index, origin=self.uri,
-                        yuv=yuv, discontinuity=size is None or changed or resumed, meta=meta)
+                        yuv=yuv, discontinuity=size is None or changed or resumed, source_alpha=alpha)
             size, last_pts, resumed = new_size, pts, False
             index += 1
 
