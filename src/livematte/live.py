@@ -146,8 +146,7 @@ class LiveProcessor:
     is composited, frame N+1 is already being matted. On one thread a frame that arrived while the
     previous one was in the stages waited for all of it; now it waits at most for the engine part.
     Both halves spend their time in ONNX Runtime and OpenCV with the GIL released, so they overlap on
-    two cores. At 720p30, blur, 3 alternated 8 s runs on 2 shared cores, one thread vs two: p50 52 → 40 ms,
-p95 67 → 61 ms, dropped 14 → 2 of 240 (medians; one round of three went the other way).
+    two cores (latency and drops, one thread vs two: tools/README.md).
 
     submit() never blocks: an input not yet started when a newer one arrives is dropped, and so is a
     matted frame the stage thread had no time for; both count as dropped. Each subscriber gets its own

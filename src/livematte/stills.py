@@ -6,11 +6,8 @@ overwrite is set, so an interrupted batch resumes where it stopped. A bad file n
 
 Workers are threads sharing one ONNX Runtime session, each with its own stage list. Pillow (decode,
 encode), ONNX Runtime and OpenCV all release the GIL, so threads keep every core busy without a copy
-of the model per process. Measured with tools/bench_stills.py (16 images at 1920×1080, RGBA PNG out,
-2 cores, medians of 3-5, five runs on a machine shared with other jobs): 1 worker 5.7-7.4 images/s,
-2 threads 10.0-13.0, 2 processes (one single-threaded engine each) 9.4-14.5; JPEG on blur: 10.7,
-15.8, 13.7. Threads and processes tie within the noise; threads keep one model in memory, need no
-pickling of results and stop cleanly on Ctrl-C, so threads it is.
+of the model per process. Threads and processes measured alike (tools/README.md); threads keep one
+model in memory, need no pickling of results and stop cleanly on Ctrl-C, so threads it is.
 """
 
 from __future__ import annotations
