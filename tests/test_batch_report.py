@@ -11,7 +11,7 @@ from PIL import Image
 from conftest import run_cli
 from livematte.contact_sheet import PAD, RED, THUMB, Cell, write_contact_sheets
 from livematte.errors import OutputError
-from livematte.report import impure_background, output_facts, subject_box
+from livematte.output_facts import impure_background, output_facts, subject_box
 
 PRODUCT = "alphamatting/input/GT05.png"   # a plush toy on a studio background
 PERSON = "stills_people/girl-3.jpg"
@@ -152,8 +152,8 @@ def test_a_resumed_batch_reports_the_kept_outputs(on_white, shared):
 
 def test_a_kept_output_past_the_tile_limit_is_not_decoded_again(tmp_path, shared):
     from livematte.config import QualityConfig
+    from livematte.output_facts import recheck
     from livematte.quality import QualityCheck
-    from livematte.report import recheck
 
     run_cli("stills", shared / "testdata" / PRODUCT, "-o", tmp_path, "--no-progress", check=True)
     check = QualityCheck(QualityConfig())

@@ -63,9 +63,14 @@ def video_chunk(job_id: str, index: int) -> None:
             if path is None:
                 rt.store.finish_item(job_id, index, "failed", error="the input expired", worker=rt.name)
             else:
-                for warning in render_chunk(path, output, config, rt.engine(config.engine), chunk):
+                warnings, flagged = render_chunk(path, output, config, rt.engine(config.engine), chunk)
+                for warning in warnings:
                     rt.store.warn(job_id, f"chunk {index}: {warning}")
-                rt.store.finish_item(job_id, index, "done", output=output.read_bytes(), worker=rt.name)
+                for flag, frames in flagged.items():
+                    rt.store.warn(job_id, f"chunk {index}: {len(frames)} frames flagged {flag} (frames "
+                                          f"{', '.join(map(str, frames[:5]))}{', ...' if len(frames) > 5 else ''})")
+                rt.store.finish_item(job_id, index, "done", output=output.read_bytes(), flags=sorted(flagged),
+                                     worker=rt.name)
         except LivematteError as exc:
             rt.store.finish_item(job_id, index, "failed", error=str(exc), worker=rt.name)
         finally:
