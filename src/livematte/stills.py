@@ -31,6 +31,7 @@ from . import studio
 from .config import BackgroundConfig, Config, DecontaminateConfig, ShadowConfig
 from .errors import LivematteError, OutputError
 from .frame import Frame
+from .leftovers import prepare_folder
 from .quality import QualityCheck, Verdict
 from .report import OutputFacts, flagged_lines, image_lines, output_facts, solid_colour
 from .sinks.images import SUFFIXES, write_image
@@ -252,6 +253,7 @@ class StillsBatch:
     ) -> Summary:
         outdir = Path(outdir)
         check_outdir(inputs, outdir)
+        prepare_folder(outdir)      # a read-only folder: one error now, not one per image
         images, ignored = find_images(inputs, exclude=outdir)
         jobs, refused = plan(images, outdir, self.suffix)
         summary = Summary(failed=list(refused), ignored=ignored, strict=self.config.quality.strict)
