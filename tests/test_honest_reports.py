@@ -173,3 +173,39 @@ def test_an_rtmp_listener_waits_for_its_publisher_and_its_end_is_the_end(tmp_pat
     assert "reconnect" not in result.stderr, result.stderr
     with av.open(str(tmp_path / "show.mp4")) as container:
         assert sum(1 for _ in container.decode(video=0)) == 40
+
+
+def test_progress_bars_are_labelled_on_a_terminal_and_kept_out_of_logs(tmp_path):
+    import pty
+    import subprocess
+    import sys
+
+    from conftest import REPO
+
+    Image.new("RGB", (64, 48), (90, 90, 90)).save(tmp_path / "a.png")
+    logged = run_cli("stills", tmp_path / "a.png", "-o", tmp_path / "cut")     # stderr is a pipe: a log
+    assert logged.returncode == 0, logged.stderr
+    assert "img/s" not in logged.stderr and "\r" not in logged.stderr, logged.stderr
+    clip = make_clip(tmp_path / "in.mp4", frames=3)
+    leader, follower = pty.openpty()                                           # stderr is a terminal
+    import fcntl
+    import struct
+    import termios
+
+    fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 120, 0, 0))   # 120 columns
+    proc = subprocess.Popen([sys.executable, "-m", "livematte", "render", str(clip), "-o", str(tmp_path / "o.mp4")],
+                            stderr=follower, stdout=subprocess.DEVNULL,
+                            env={**os.environ, "PYTHONPATH": str(REPO / "src"), "COLUMNS": "120"})
+    os.close(follower)
+    seen = b""
+    while True:
+        try:
+            chunk = os.read(leader, 4096)
+        except OSError:
+            break
+        if not chunk:
+            break
+        seen += chunk
+    os.close(leader)
+    assert proc.wait(120) == 0, seen
+    assert b"render o.mp4:" in seen and b"frame" in seen, seen
