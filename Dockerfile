@@ -9,7 +9,7 @@ WORKDIR /opt/livematte
 COPY pyproject.toml README.md ./
 COPY src ./src
 COPY configs ./configs
-RUN pip install --no-cache-dir '.[vcam]' \
+RUN pip install --no-cache-dir '.[vcam,raw,heic,psd]' \
  && livematte models pull selfie selfie_landscape
 
 EXPOSE 8080 8090

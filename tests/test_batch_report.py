@@ -11,7 +11,7 @@ from PIL import Image
 from conftest import run_cli
 from livematte.contact_sheet import PAD, RED, THUMB, Cell, write_contact_sheets
 from livematte.errors import OutputError
-from livematte.report import impure_background, output_facts, subject_box
+from livematte.output_facts import impure_background, output_facts, subject_box
 
 PRODUCT = "alphamatting/input/GT05.png"   # a plush toy on a studio background
 PERSON = "stills_people/girl-3.jpg"
@@ -131,3 +131,43 @@ def test_contact_sheets_split_into_pages_and_need_an_image_name(tmp_path, shared
     assert all(p.stat().st_size > 1000 for p in written)
     with pytest.raises(OutputError, match="sheet.txt"):
         write_contact_sheets(cells, tmp_path / "sheet.txt")
+
+
+def test_a_resumed_batch_reports_the_kept_outputs(on_white, shared):
+    out, _, first = on_white
+    inputs = [shared / "testdata" / PRODUCT, shared / "testdata" / PERSON]
+    again = run_cli("stills", *inputs, "-o", out / "jpg", "-b", "white", "--format", "jpg",
+                    "--report", out / "again.json", "--no-progress", check=True)
+    records = _records(out / "again.json")
+    for name, record in records.items():
+        assert record["status"] == "skipped"
+        # A JPEG keeps no matte: its facts are read back (the subject told from the white), the flags not.
+        assert record["size"] == first[name]["size"] and record["pure_background"] is True
+        assert record["coverage"] is None and record["flags"] == []
+        assert abs(record["fill"] - first[name]["fill"]) < 0.05
+    assert again.stdout.count("flags unknown (kept from an earlier run)") == 2
+
+
+def test_a_kept_output_past_the_tile_limit_is_not_decoded_again(tmp_path, shared):
+    from livematte.config import QualityConfig
+    from livematte.output_facts import recheck
+    from livematte.quality import QualityCheck
+
+    run_cli("stills", shared / "testdata" / PRODUCT, "-o", tmp_path, "--no-progress", check=True)
+    check = QualityCheck(QualityConfig())
+    verdict, facts = recheck(tmp_path / "GT05.png", check, None, 16, max_pixels=10**9)
+    assert verdict is not None and facts.fill > 0.8
+    verdict, facts = recheck(tmp_path / "GT05.png", check, None, 16, max_pixels=1000)
+    assert verdict is None and (facts.width, facts.height) == (800, 552) and facts.fill is None
+    (tmp_path / "bad.png").write_bytes(b"\x89PNG truncated")
+    assert recheck(tmp_path / "bad.png", check, None, 16, max_pixels=10**9) == (None, None)
+
+
+def test_the_amazon_preset_reports_pure_white_at_85_percent(tmp_path, shared):
+    inputs = [shared / "testdata/alphamatting/input" / name for name in ("GT05.png", "GT19.png", "GT23.png")]
+    run_cli("stills", *inputs, "-o", tmp_path / "o", "--config", "amazon", "--report", tmp_path / "r.json",
+            "--no-progress", check=True)
+    for record in _records(tmp_path / "r.json").values():
+        assert record["size"] == [2000, 2000] and record["output"].endswith(".jpg")
+        assert record["pure_background"] is True and record["impure_pixels"] == 0, record
+        assert record["fill"] == pytest.approx(0.85, abs=0.02)

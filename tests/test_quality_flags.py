@@ -59,13 +59,17 @@ def test_report_schema(people_report, tmp_path, shared):
     (tmp_path / "in").mkdir()
     (tmp_path / "in/broken.jpg").write_bytes(b"not a jpeg")
     Image.open(shared / "testdata/stills_people/girl-2.jpg").save(tmp_path / "in/girl.jpg")
-    run_cli("stills", tmp_path / "in/girl.jpg", "-o", tmp_path / "out", "--no-progress", check=True)
+    run_cli("stills", tmp_path / "in/girl.jpg", "-o", tmp_path / "out", "--report", tmp_path / "first.json",
+            "--no-progress", check=True)
+    first = _by_name(json.loads((tmp_path / "first.json").read_text()))["girl.jpg"]
     result = run_cli("stills", tmp_path / "in", "-o", tmp_path / "out", "--report", tmp_path / "r.json",
                      "--no-progress")
     assert result.returncode == 1
     records = _by_name(json.loads((tmp_path / "r.json").read_text()))
     assert records["girl.jpg"]["status"] == "skipped" and records["girl.jpg"]["error"] is None
-    assert records["girl.jpg"]["coverage"] is None and records["girl.jpg"]["flags"] == []
+    # The kept output is checked again from the file (its alpha): same coverage, same flags, same facts.
+    for key in ("coverage", "flags", "size", "fill", "box"):
+        assert records["girl.jpg"][key] == first[key], key
     assert records["broken.jpg"]["status"] == "failed" and "broken.jpg" in records["broken.jpg"]["error"]
     assert not list(tmp_path.glob(".r.json.*"))    # written through a temporary file, none left
 
@@ -158,3 +162,12 @@ def test_render_reports_flagged_frames(tmp_path, shared):
     assert 150 in empty          # coverage 0.000 there (measured)
     line = next(line for line in result.stderr.splitlines() if line.startswith("quality:"))
     assert f"empty {len(empty)} (frames {empty[0]}," in line
+
+
+def test_a_resumed_batch_still_flags_what_an_earlier_run_wrote(tmp_path, shared):
+    plants = shared / "testdata/stills_people/plants-1.jpg"
+    run_cli("stills", plants, "-o", tmp_path / "o", "--mask-only", "--no-progress", check=True)
+    again = run_cli("stills", plants, "-o", tmp_path / "o", "--mask-only", "--strict", "--no-progress")
+    assert "skipped 1" in again.stdout and "plants-1.png: empty" in again.stdout.replace(
+        str(tmp_path / "o") + "/", "")
+    assert again.returncode == 1      # --strict counts a kept output's flags too

@@ -92,3 +92,20 @@ def test_video_over_two_workers_equals_a_single_render(two_workers, shared, tmp_
               f"(max {inside.max():.2f}) grey levels of 255")
         # Chunks are encoded apart, so H.264 differs a little everywhere; the joins must not stand out.
         assert joins.max() < 2.0 and inside.mean() < 1.0
+
+
+def test_video_frames_are_quality_checked(two_workers, tmp_path):
+    # A plain wall and no one in front of it: every frame's matte is empty, and the job says so.
+    clip = tmp_path / "wall.mp4"
+    with av.open(str(clip), "w") as out:
+        video = out.add_stream("libx264", rate=FPS)
+        video.width, video.height, video.pix_fmt = 160, 96, "yuv420p"
+        video.options = {"x264-params": f"keyint={GOP}:min-keyint={GOP}:scenecut=0"}
+        for _ in range(2 * GOP):
+            out.mux(video.encode(av.VideoFrame.from_ndarray(np.full((96, 160, 3), 128, np.uint8), format="rgb24")))
+        out.mux(video.encode(None))
+    status, body, _ = two_workers.post_files("/v1/jobs", [("video", "wall.mp4", clip.read_bytes())])
+    job = two_workers.wait_job(json.loads(body)["id"], timeout_s=300)
+    assert job["state"] == "done"
+    assert [i["flags"] for i in job["items"]] == [["empty"], ["empty"]]
+    assert f"{GOP} frames flagged empty (frames {GOP}, {GOP + 1}," in " ".join(job["warnings"])

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import functools
 import io
+import os
 import subprocess
 import sys
 
@@ -75,7 +76,7 @@ def test_missing_rawpy_names_the_file_and_the_extra(tmp_path):
             "from livematte.cli import main; sys.exit(main())")
     result = subprocess.run([sys.executable, "-c", code, "stills", str(dng), "-o", str(tmp_path / "out"),
                              "--no-progress"], capture_output=True, text=True,
-                            env={"PYTHONPATH": str(REPO / "src"), "PATH": "/usr/bin:/bin"}, timeout=300)
+                            env={**os.environ, "PYTHONPATH": str(REPO / "src")}, timeout=300)
     assert result.returncode == 1
     assert f"{dng}: reading camera RAW files needs rawpy: pip install 'livematte[raw]'" in result.stdout
 
@@ -189,6 +190,9 @@ def test_psd_holds_the_original_with_the_matte_as_its_layer_mask(tmp_path, share
     assert np.array_equal(np.asarray(cutout.mask.topil()), matte)                   # our alpha, exactly
     assert 0.05 < (matte > 128).mean() < 0.95
     assert not list(tmp_path.glob("psd/.*.tmp"))                                     # written atomically
+    preview = np.asarray(psd.topil().convert("RGB")).astype(int)    # the merged image viewers show
+    a = matte[..., None] / 255.0
+    assert np.abs(preview - (original * a + 255 * (1 - a))).max() <= 1.5           # the cut-out on white
 
 
 def test_psd_on_white_from_16_bits_has_a_background_layer(tmp_path, shared):

@@ -3,9 +3,10 @@
     .venv/bin/python tools/bench_service.py --images 500 --json service.json
 
 1. images: N distinct stills (the 8 of stills_people, each copy with one pixel changed so the result cache
-   never answers) through `livematte stills` (default workers), then through the API (jobs of 50 image
+   never answers; JPEG q95) through `livematte stills` (default workers), then through the API (jobs of 50 image
    fields) with 1 worker (concurrency = cores) and with 2 workers (concurrency = cores / 2 each):
-   images/s, and the resident memory of the api and every worker sampled over the run (flat or not).
+   images/s (upload, work, and fetching each job's zip), and the resident memory of the api and every
+   worker sampled over the run (flat or not).
 2. video: the 1080p test clip re-encoded with a keyframe every 24 frames, through `livematte render`, then
    as a video job with 1 and with 2 workers ([service] chunk_frames = 24).
 3. latency: POST /v1/cutout of one 1080p image (distinct each time), one at a time, 1 worker: p50 and p95.
@@ -36,7 +37,7 @@ REPO = Path(__file__).resolve().parents[1]
 TESTDATA = REPO.parent / "shared" / "testdata"
 TOKEN = "bench-token"
 CONFIG = ("[service]\nmax_queued_jobs = 1000\nrate_per_minute = 1000000\nmax_images = 1000\n"
-          "chunk_frames = 24\nsync_budget_s = 120.0\n")
+          "chunk_frames = 24\nsync_budget_s = 120.0\ncache_bytes = 67108864\n")
 
 
 class Run:
@@ -50,6 +51,7 @@ class Run:
                     "LIVEMATTE_API_TOKENS": TOKEN}
         (folder / "bench.toml").write_text(CONFIG)
         self.procs: dict[str, subprocess.Popen] = {}
+        self.last_headers: dict = {}
         self.rss: dict[str, list[int]] = {}
         self._stop = threading.Event()
 
@@ -93,6 +95,7 @@ class Run:
         request = urllib.request.Request(self.url + path, data=body, method=method, headers=headers)
         try:
             with urllib.request.urlopen(request, timeout=600) as response:
+                self.last_headers = dict(response.headers)
                 return response.status, response.read()
         except urllib.error.HTTPError as exc:
             return exc.code, exc.read()
@@ -148,10 +151,10 @@ def distinct_images(count: int) -> list[tuple[str, bytes]]:
     out = []
     for i in range(count):
         image = np.asarray(Image.open(sources[i % len(sources)]).convert("RGB")).copy()
-        image[0, 0] = (i % 256, i // 256 % 256, 7)
+        image[:16, :16] = (i % 256, 60 * (i // 256 % 4), 7)   # a block JPEG keeps: no two inputs are equal
         buffer = io.BytesIO()
-        Image.fromarray(image).save(buffer, "PNG", compress_level=1)
-        out.append((f"{i:04d}.png", buffer.getvalue()))
+        Image.fromarray(image).save(buffer, "JPEG", quality=95)
+        out.append((f"{i:04d}.jpg", buffer.getvalue()))
     return out
 
 
@@ -168,11 +171,16 @@ def bench_images(folder: Path, images, cores: int, port: int) -> dict:
     for workers in (1, 2):
         run = Run(Path(tempfile.mkdtemp(dir=folder)), port).start(workers, max(1, cores // workers))
         started = time.perf_counter()
-        jobs = [run.submit("image", [d for _, d in images[i:i + 50]], ".png") for i in range(0, len(images), 50)]
-        done = [run.wait(job) for job in jobs]
+        jobs = [run.submit("image", [d for _, d in images[i:i + 50]], ".jpg") for i in range(0, len(images), 50)]
+        done = []
+        for job in jobs:      # each fetched, then deleted: Redis holds the work in flight, not the whole run
+            done.append(run.wait(job))
+            run.request("GET", f"/v1/jobs/{job}/result")
+            run.request("DELETE", f"/v1/jobs/{job}")
         seconds = time.perf_counter() - started
         failed = sum(1 for job in done for item in job["items"] if item["status"] != "done")
-        result[f"api_{workers}_workers"] = {"images_per_s": len(images) / seconds, "failed": failed,
+        cached = sum(1 for job in done for item in job["items"] if item["cached"])
+        result[f"api_{workers}_workers"] = {"images_per_s": len(images) / seconds, "failed": failed, "cached": cached,
                                             "rss": run.stop()}
     return result
 
@@ -219,13 +227,13 @@ def bench_latency(folder: Path, cores: int, port: int, count: int) -> dict:
     try:
         for i in range(count + 1):
             image = frame.copy()
-            image[0, 0] = (i % 256, 3, 5)
+            image[:16, :16] = (i * 11 % 256, 3, 5)
             buffer = io.BytesIO()
             Image.fromarray(image).save(buffer, "JPEG", quality=92)
             started = time.perf_counter()
             status, _ = run.request("POST", "/v1/cutout", buffer.getvalue(), "image/jpeg")
-            if status != 200:
-                raise SystemExit(f"POST /v1/cutout: {status}")
+            if status != 200 or run.last_headers.get("X-Livematte-Cache") != "miss":
+                raise SystemExit(f"POST /v1/cutout: {status} {run.last_headers.get('X-Livematte-Cache')}")
             if i:                         # the first warms the worker's caches up
                 times.append((time.perf_counter() - started) * 1000)
     finally:

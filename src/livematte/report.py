@@ -9,133 +9,18 @@ the image that is foreground) is null where no matte was made; flags is [] when 
 (quality.py). The output's facts (OutputFacts, measured on the file as written): size [w, h], bytes, the
 subject's box [x, y, w, h] and fill (the box against the canvas), and for a solid-colour background its
 colour and whether every background pixel is exactly it after encoding (pure_background; null otherwise).
-They are null for a skipped or failed input. `livematte render --report` writes {"kind": "render", ...}
-with the frames flagged. The framing code (presets) reuses subject_box, fill_of and impure_background.
+They are null where no output was read (output_facts.py). `livematte render --report` writes
+{"kind": "render", ...} with the frames flagged.
 """
 from __future__ import annotations
 
 import json
 import os
-import struct
 import tempfile
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import cv2
-import numpy as np
-
 SCHEMA_VERSION = 1
-SUBJECT_ALPHA = 26          # alpha (10 %) from which a pixel counts as visible subject, for fill and white
-OFF_COLOUR = 16             # without an alpha, a pixel this far from the background colour is subject
-
-
-@dataclass(frozen=True)
-class OutputFacts:
-    """What a seller checks on a written output, measured on the file as encoded (decoded back)."""
-    width: int
-    height: int
-    bytes: int
-    box: tuple[int, int, int, int] | None   # the subject's bounding box x, y, w, h in output pixels
-    fill: float | None                       # the box against the canvas: max(w / width, h / height)
-    colour: str | None = None                # the solid background colour, '#rrggbb'; None: no solid colour
-    pure: bool | None = None                 # every background pixel is exactly `colour` after encoding
-    impure_pixels: int | None = None         # background pixels (farther than the margin) that are not
-
-    def as_dict(self) -> dict[str, Any]:
-        return {"size": [self.width, self.height], "bytes": self.bytes,
-                "fill": None if self.fill is None else round(self.fill, 4),
-                "box": list(self.box) if self.box is not None else None,
-                "background": self.colour, "pure_background": self.pure, "impure_pixels": self.impure_pixels}
-
-
-def solid_colour(spec: str) -> tuple[int, int, int] | None:
-    """The RGB colour of a solid-colour background spec (white, #rrggbb, color:...); None for any other."""
-    from .stages.backgrounds import parse_background
-    from .stages.backgrounds.color import SolidBackground
-
-    background = parse_background(spec)
-    return tuple(background.colour) if isinstance(background, SolidBackground) else None
-
-
-def subject_box(alpha: np.ndarray, threshold: int = SUBJECT_ALPHA) -> tuple[int, int, int, int] | None:
-    """x, y, w, h of the pixels with alpha >= threshold; None when there are none."""
-    mask = (alpha >= threshold).view(np.uint8)
-    if not cv2.countNonZero(mask):
-        return None
-    return tuple(int(v) for v in cv2.boundingRect(mask))   # of the non-zero pixels of a single-channel mask
-
-
-def fill_of(box: tuple[int, int, int, int] | None, width: int, height: int) -> float | None:
-    """How much of the canvas the subject fills: its box's larger share of the canvas's width or height
-    (a marketplace's "the product fills 85 % of the frame")."""
-    return None if box is None else max(box[2] / width, box[3] / height)
-
-
-def impure_background(pixels: np.ndarray, subject: np.ndarray, colour: tuple[int, int, int],
-                      margin: int) -> int:
-    """How many background pixels are not exactly `colour`. Background: every pixel farther than `margin`
-    (in each axis) from the subject mask, so JPEG ringing right at the edge is allowed and a 254 away from
-    the subject is not. `pixels` is H×W×3 RGB, uint8 or uint16 (a 16-bit colour is the 8-bit one × 257)."""
-    near = cv2.compare(subject.view(np.uint8) if subject.dtype == bool else subject, 0, cv2.CMP_GT)   # 0/255
-    if margin > 0:
-        near = cv2.dilate(near, cv2.getStructuringElement(cv2.MORPH_RECT, (2 * margin + 1, 2 * margin + 1)))
-    exact = _near_colour(pixels, colour, 0)
-    # Pixels neither near the subject nor exactly the colour (OpenCV's masks: 20× numpy's here at 2000²).
-    return cv2.countNonZero(cv2.bitwise_not(cv2.bitwise_or(exact, near)))
-
-
-def output_facts(path: str | os.PathLike, alpha: np.ndarray | None, colour: tuple[int, int, int] | None,
-                 margin: int) -> OutputFacts:
-    """Size, fill and (for a solid `colour` background) pure background of the output file at `path`.
-    `alpha` is the subject's matte; it is used where it has the output's size and the file has no alpha
-    of its own. The file is decoded only when there is a colour to check."""
-    path = Path(path)
-    size = path.stat().st_size
-    pixels = None
-    if colour is not None:
-        pixels = cv2.imdecode(np.fromfile(path, np.uint8), cv2.IMREAD_UNCHANGED)
-        if pixels.ndim == 3:
-            pixels = cv2.cvtColor(pixels, cv2.COLOR_BGRA2RGBA if pixels.shape[2] == 4 else cv2.COLOR_BGR2RGB)
-        height, width = pixels.shape[:2]
-    elif path.suffix.lower() == ".psd":     # Pillow opens no 16-bit PSD; the 26-byte header has the size
-        with open(path, "rb") as file:
-            height, width = struct.unpack(">II", file.read(26)[14:22])
-    else:
-        from PIL import Image
-
-        with Image.open(path) as image:   # the header only
-            width, height = image.size
-    subject = _subject(pixels, alpha, colour, (height, width))
-    box = subject_box(subject, 1) if subject is not None else None
-    facts = OutputFacts(width, height, size, box, fill_of(box, width, height))
-    if pixels is None or pixels.ndim != 3 or subject is None:
-        return facts
-    impure = impure_background(pixels, subject, colour, margin)
-    hex_colour = "#" + "".join(f"{c:02x}" for c in colour)
-    return OutputFacts(width, height, size, box, facts.fill, hex_colour, impure == 0, impure)
-
-
-def _subject(pixels, alpha, colour, shape) -> np.ndarray | None:
-    """The visible subject as a 0/1 mask at the output's size: from the matte, else from the colours."""
-    if pixels is not None and pixels.ndim == 3 and pixels.shape[2] == 4:
-        alpha = pixels[..., 3] if pixels.dtype == np.uint8 else (pixels[..., 3] >> 8).astype(np.uint8)
-    if alpha is not None and alpha.shape[:2] == shape:
-        return (alpha >= SUBJECT_ALPHA).view(np.uint8)
-    if pixels is None or pixels.ndim != 3:
-        return None
-    # Framed onto a new canvas with no matte at that size: what differs from the background colour.
-    return cv2.bitwise_not(_near_colour(pixels, colour, OFF_COLOUR))
-
-
-def _near_colour(pixels: np.ndarray, colour: tuple[int, int, int], tolerance: int) -> np.ndarray:
-    """255 where every channel is within `tolerance` of `colour` (8-bit levels; 16-bit pixels scaled)."""
-    scale = 257 if pixels.dtype == np.uint16 else 1
-    low = [max(0, c - tolerance) * scale for c in colour]
-    high = [min(255, c + tolerance) * scale for c in colour]
-    return cv2.inRange(np.ascontiguousarray(pixels[..., :3]), tuple(low), tuple(high))
-
-
 def record(outcome) -> dict[str, Any]:
     """One stills Outcome as a report record."""
     verdict = outcome.verdict
@@ -185,9 +70,9 @@ def render_report(report) -> dict[str, Any]:
 
 
 def image_lines(summary) -> list[str]:
-    """One line per written output: its size, the subject's fill, whether the background is pure, flags."""
+    """One line per output: its size, the subject's fill, whether the background is pure, flags."""
     lines = []
-    for outcome in sorted(summary.done, key=lambda o: str(o.path)):
+    for outcome in sorted([*summary.done, *summary.skipped], key=lambda o: str(o.path)):
         facts = outcome.facts
         if facts is None:
             continue
@@ -198,7 +83,9 @@ def image_lines(summary) -> list[str]:
             background = f", {facts.colour} pure"
         else:
             background = f", {facts.colour} NOT pure ({facts.impure_pixels} px off)"
-        flags = ", ".join(outcome.flags) or "no flags"
+        flags = ", ".join(outcome.flags) or ("no flags" if outcome.verdict is not None else "flags unknown")
+        if outcome.status == "skipped":
+            flags += " (kept from an earlier run)"
         lines.append(f"  {outcome.output}: {facts.width}x{facts.height} {facts.bytes / 1024:.0f} KiB, {fill}"
                      f"{background}; {flags}")
     return lines

@@ -32,8 +32,9 @@ from .config import BackgroundConfig, Config, DecontaminateConfig, ShadowConfig
 from .errors import LivematteError, OutputError
 from .frame import Frame
 from .leftovers import prepare_folder
+from .output_facts import OutputFacts, output_facts, recheck, solid_colour
 from .quality import QualityCheck, Verdict
-from .report import OutputFacts, flagged_lines, image_lines, output_facts, solid_colour
+from .report import flagged_lines, image_lines
 from .sinks.images import SUFFIXES, write_image
 from .sources.images import ImageFile, find_images, read_image
 from .stages.product import add_product_stages
@@ -56,7 +57,7 @@ class Outcome:
     output: Path | None = None
     reason: str = ""
     verdict: Verdict | None = None   # quality flags of a written output (quality.py)
-    facts: OutputFacts | None = None  # size, fill, pure background of a written output (report.py)
+    facts: OutputFacts | None = None  # size, fill, pure background of a written output (output_facts.py)
 
     @property
     def flags(self) -> tuple[str, ...]:
@@ -77,7 +78,7 @@ class Summary:
 
     @property
     def flagged(self) -> list[Outcome]:
-        return [outcome for outcome in self.done if outcome.flags]
+        return [outcome for outcome in [*self.done, *self.skipped] if outcome.flags]
 
     @property
     def ok(self) -> bool:
@@ -208,7 +209,7 @@ class StillsBatch:
         """One image, start to finish. Every failure becomes an Outcome: a bad file never stops the batch."""
         try:
             if job.output.exists() and not self.config.stills.overwrite:
-                return Outcome("skipped", job.source, job.output, "output exists")
+                return self._skipped(job)
             still = read_image(job.source, self.config.input.max_pixels)
             if studio.wants_tiles(still, self.config.stills.tile_pixels, self._stages(), KeepSourceAlpha):
                 alpha = studio.write_tiled(job.output, still, self._stages(), mask_only=self.mask_only,
@@ -242,6 +243,12 @@ class StillsBatch:
         except Exception as exc:
             log.debug("%s failed", job.source, exc_info=True)
             return Outcome("failed", job.source, job.output, f"{type(exc).__name__}: {exc}")
+
+    def _skipped(self, job: Job) -> Outcome:
+        """An output from an earlier run: its flags and facts are read back from it (output_facts.recheck)."""
+        verdict, facts = recheck(job.output, self.quality, self.colour, self.config.quality.white_margin,
+                                 self.config.stills.tile_pixels)
+        return Outcome("skipped", job.source, job.output, "output exists", verdict=verdict, facts=facts)
 
     def _done(self, job: Job, alpha, verdict: Verdict, *, check_colour: bool = True) -> Outcome:
         colour = self.colour if check_colour else None

@@ -19,6 +19,7 @@ from .access import access_middleware, error
 from .jobs import Jobs
 from .openapi import spec
 from .options import FieldError, media_type, parse_options, suffix
+from .store import QueueFull
 from .uploads import (
     IMAGE_TYPES,
     check_image,
@@ -32,6 +33,9 @@ from .uploads import (
 STATIC = Path(__file__).with_name("static")
 JOBS, SERVICE = web.AppKey("jobs", Jobs), web.AppKey("service", ServiceConfig)
 MAX_PIXELS = web.AppKey("max_pixels", int)
+WAITER = web.AppKey("waiter", object)
+# Redis and broker calls run in this many threads; the cut-outs waiting for their result don't hold one.
+API_THREADS = 32
 
 
 def create_app(service: ServiceConfig, jobs: Jobs, *, max_pixels: int, no_auth: bool = False) -> web.Application:
@@ -41,6 +45,7 @@ def create_app(service: ServiceConfig, jobs: Jobs, *, max_pixels: int, no_auth: 
                                        access_middleware(service.tokens, no_auth, service.port, jobs.store,
                                                          service.rate_per_minute)])
     app[JOBS], app[SERVICE], app[MAX_PIXELS] = jobs, service, max_pixels
+    app.cleanup_ctx.append(_waiter)
     app.router.add_get("/", page)
     app.router.add_static("/static/", STATIC)
     app.router.add_get("/healthz", healthz)
@@ -51,6 +56,20 @@ def create_app(service: ServiceConfig, jobs: Jobs, *, max_pixels: int, no_auth: 
     app.router.add_delete("/v1/jobs/{id}", delete_job)
     app.router.add_get("/v1/jobs/{id}/result", get_result)
     return app
+
+
+async def _waiter(app: web.Application):
+    """An asyncio Redis client for the waits of POST /v1/cutout: a blocking wait in a thread would hold one
+    of the few threads for up to sync_budget_s, and a handful of waiting clients would stall the API."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    import redis.asyncio
+
+    asyncio.get_running_loop().set_default_executor(ThreadPoolExecutor(API_THREADS, "livematte-api"))
+    # No socket timeout (redis.asyncio's default is 5 s): BLPOP ends itself after sync_budget_s.
+    app[WAITER] = redis.asyncio.Redis.from_url(app[SERVICE].result_url, socket_timeout=None)
+    yield
+    await app[WAITER].aclose()
 
 
 @web.middleware
@@ -107,8 +126,22 @@ async def _admit(request: web.Request) -> None:
     jobs, service = request.app[JOBS], request.app[SERVICE]
     active = await asyncio.to_thread(jobs.store.active_jobs, request["owner"])
     if active >= service.max_queued_jobs:
-        raise FieldError("jobs", f"{active} unfinished jobs, the limit per token is {service.max_queued_jobs}; "
-                                 f"wait for one to end or cancel one", 429)
+        raise _full(active, service.max_queued_jobs)
+
+
+def _full(active: int, limit: int) -> FieldError:
+    return FieldError("jobs", f"{active} unfinished jobs, the limit per token is {limit}; "
+                              f"wait for one to end or cancel one", 429)
+
+
+async def _submit(request: web.Request, submit, *args) -> str:
+    """Queue a job; the limit is taken again in Redis as the job is made (concurrent requests all pass
+    _admit before any of them is recorded)."""
+    limit = request.app[SERVICE].max_queued_jobs
+    try:
+        return await asyncio.to_thread(submit, request["owner"], *args, max_active=limit)
+    except QueueFull as exc:
+        raise _full(exc.args[0], limit) from None
 
 
 async def post_cutout(request: web.Request) -> web.Response:
@@ -127,8 +160,9 @@ async def post_cutout(request: web.Request) -> web.Response:
     options = await _options(request, fields)
     check_image("image", data, request.app[MAX_PIXELS])
     await _admit(request)
-    job_id = await asyncio.to_thread(jobs.submit_images, request["owner"], "cutout", options, ["image"], [data])
-    await asyncio.to_thread(jobs.store.wait_done, job_id, service.sync_budget_s)
+    job_id = await _submit(request, jobs.submit_images, "cutout", options, ["image"], [data])
+    if service.sync_budget_s > 0:
+        await request.app[WAITER].blpop([jobs.store.key("done", job_id)], timeout=service.sync_budget_s)
     job = await asyncio.to_thread(jobs.store.job, job_id)
     if job is None or job["state"] not in ("done", "failed"):
         return web.json_response({"id": job_id, "state": job["state"] if job else "queued"}, status=202,
@@ -156,7 +190,7 @@ async def post_jobs(request: web.Request) -> web.Response:
     if kind == "video":
         probe = await asyncio.to_thread(check_video, "video", upload.files[0][2], service, request.app[MAX_PIXELS])
         await _admit(request)
-        job_id = await asyncio.to_thread(jobs.submit_video, request["owner"], options, upload.files[0][2], probe)
+        job_id = await _submit(request, jobs.submit_video, options, upload.files[0][2], probe)
         return _accepted(job_id)
     if kind == "zip":
         members = await asyncio.to_thread(zip_members, "zip", upload.files[0][2], service)
@@ -169,8 +203,8 @@ async def post_jobs(request: web.Request) -> web.Response:
     for field, _, data in named:
         check_image(field, data, request.app[MAX_PIXELS])
     await _admit(request)
-    job_id = await asyncio.to_thread(jobs.submit_images, request["owner"], "images", options,
-                                     [name for _, name, _ in named], [data for _, _, data in named])
+    job_id = await _submit(request, jobs.submit_images, "images", options,
+                           [name for _, name, _ in named], [data for _, _, data in named])
     return _accepted(job_id)
 
 

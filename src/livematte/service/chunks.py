@@ -29,6 +29,7 @@ class Chunk:
     end: int | None       # pts of the next chunk's first frame; None for the last chunk
     warm: int             # pts of the first frame run through the stages (overlap before `start`)
     frames: int           # frames it writes
+    first: int = 0        # index of its first frame in the whole clip (the quality report counts in these)
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -44,7 +45,7 @@ def plan_chunks(path: Path, chunk_frames: int, overlap: int) -> list[Chunk]:
     if not packets:
         raise InputError("video: no video packets")
     if any(pts is None for pts, _ in packets):    # no timestamps to cut by: one chunk, the whole clip
-        return [Chunk(0, 0, None, 0, len(packets))]
+        return [Chunk(0, 0, None, 0, len(packets), 0)]
     order = sorted(pts for pts, _ in packets)
     position = {pts: i for i, pts in enumerate(order)}
     starts = [order[0]]
@@ -55,7 +56,7 @@ def plan_chunks(path: Path, chunk_frames: int, overlap: int) -> list[Chunk]:
     for k, start in enumerate(starts):
         end = starts[k + 1] if k + 1 < len(starts) else None
         first, last = position[start], position[end] if end is not None else len(order)
-        chunks.append(Chunk(k, start, end, order[max(0, first - overlap)], last - first))
+        chunks.append(Chunk(k, start, end, order[max(0, first - overlap)], last - first, first))
     return chunks
 
 
@@ -72,8 +73,11 @@ class _SeekingSource(AvSource):
             self._container.seek(self._seek_pts, stream=self._stream, backward=True, any_frame=False)
 
 
-def render_chunk(source: Path, output: Path, config: Config, engine, chunk: Chunk) -> int:
-    """Render one chunk through the same stages as `livematte render`; returns the frames written."""
+def render_chunk(source: Path, output: Path, config: Config, engine, chunk: Chunk) -> tuple[list[str], dict]:
+    """Render one chunk through the same stages as `livematte render`. Returns the source's and sink's
+    warnings (corrupt packets skipped, size changes) and the quality flags of its frames, as render
+    checks them: {flag: [frame index in the clip, ...]}."""
+    from ..quality import FrameFlags, QualityCheck
     from ..sinks import open_sink, sink_kind
     from ..sinks.file import takes_i420
     from ..stages import build_stages, run_stages
@@ -81,6 +85,7 @@ def render_chunk(source: Path, output: Path, config: Config, engine, chunk: Chun
 
     kind = sink_kind(str(output), config.output)
     i420 = not config.output.matte_only and takes_i420(kind)
+    quality = FrameFlags(QualityCheck(config.quality, feather=config.refine.feather))
     with _SeekingSource(str(source), chunk.warm, audio=False) as video, opencv_threads(1):
         stages = build_stages(config, engine, video=True, i420=i420)
 
@@ -94,10 +99,13 @@ def render_chunk(source: Path, output: Path, config: Config, engine, chunk: Chun
         with open_sink(str(output), config.output, like=video) as sink:
             for frame in run_stages(stages, frames()):
                 if frame.pts >= chunk.start:
+                    quality.add(chunk.first + sink.frames_written, frame.alpha)
                     sink.write(frame)
+        skipped = [f"skipped a corrupt packet: {e['reason']}" for e in video.errors]
+        warnings = [*video.warnings, *skipped, *sink.warnings]
     if sink.frames_written != chunk.frames:
         raise InputError(f"video: chunk {chunk.index} wrote {sink.frames_written} frames, expected {chunk.frames}")
-    return sink.frames_written
+    return warnings, quality.flagged
 
 
 def join_chunks(parts: list[Path], original: Path, output: Path, *, audio: bool) -> list[str]:

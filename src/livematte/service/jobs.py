@@ -5,8 +5,6 @@ workers as one `livematte.still` task each, a video as one `livematte.video_plan
 """
 from __future__ import annotations
 
-import json
-
 from .cache import ResultCache, cache_key
 from .store import TERMINAL_ITEM, Store
 
@@ -18,8 +16,9 @@ class Jobs:
         self.celery = celery
         self.queue = queue
 
-    def submit_images(self, owner: str, kind: str, options: dict, names: list[str], inputs: list[bytes]) -> str:
-        job_id = self.store.create_job(owner, kind, options, names, inputs)
+    def submit_images(self, owner: str, kind: str, options: dict, names: list[str], inputs: list[bytes],
+                      max_active: int | None = None) -> str:
+        job_id = self.store.create_job(owner, kind, options, names, inputs, max_active)
         queued = False
         for index, data in enumerate(inputs):
             key = cache_key(data, options)
@@ -34,8 +33,8 @@ class Jobs:
             self.store.finish_if_complete(job_id)
         return job_id
 
-    def submit_video(self, owner: str, options: dict, data: bytes, probe: dict) -> str:
-        job_id = self.store.create_job(owner, "video", options | {"probe": probe}, [], [data])
+    def submit_video(self, owner: str, options: dict, data: bytes, probe: dict, max_active: int | None = None) -> str:
+        job_id = self.store.create_job(owner, "video", options | {"probe": probe}, [], [data], max_active)
         self.celery.send_task("livematte.video_plan", args=[job_id], queue=self.queue)
         return job_id
 
@@ -60,8 +59,8 @@ class Jobs:
                           for i in items]}
         if job.get("error"):
             view["error"] = job["error"]
-        if job.get("warnings"):
-            view["warnings"] = json.loads(job["warnings"])
+        if warnings := self.store.warnings(job["id"]):
+            view["warnings"] = warnings
         if job["state"] == "done":
             view["result"] = f"/v1/jobs/{job['id']}/result"
         return view

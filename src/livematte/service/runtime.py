@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import tempfile
 import threading
+import uuid
 from dataclasses import replace
 from pathlib import Path
 
@@ -79,7 +80,7 @@ class Runtime:
             data = self.store.input(job_id, 0)
             if data is None:
                 return None
-            partial = path.with_suffix(".partial")
+            partial = path.with_suffix(f".{uuid.uuid4().hex}.partial")   # two threads may fetch it at once
             partial.write_bytes(data)
             partial.replace(path)
             kept = sorted(self.scratch.glob("*.video"), key=lambda p: p.stat().st_mtime, reverse=True)

@@ -10,6 +10,7 @@ machine needs only the broker and Redis URLs. Everything a job owns expires afte
     in:{id}:{i}    bytes  the uploaded input          out:{id}:{i}  bytes  its result
     active:{owner} set    the owner's unfinished jobs (the queued-jobs limit)
     done:{id}      list   one element pushed when the job ends (POST /v1/cutout blocks on it)
+    warnings:{id}  list   what the job's report warns of (audio dropped, corrupt packets skipped)
     worker:{name}  string heartbeat of a running worker, expires when it stops beating
 """
 from __future__ import annotations
@@ -45,6 +46,10 @@ return 1
 """
 
 
+class QueueFull(Exception):
+    """The owner already has max_active unfinished jobs (args[0]: how many)."""
+
+
 class Store:
     def __init__(self, url: str, namespace: str, ttl_s: int):
         self.redis = redis.Redis.from_url(url, socket_timeout=30, socket_connect_timeout=5,
@@ -58,12 +63,17 @@ class Store:
         return self.prefix + ":".join(str(p) for p in parts)
 
     # -- jobs ----------------------------------------------------------------------------------------
-    def create_job(self, owner: str, kind: str, options: dict, names: list[str], inputs: list[bytes]) -> str:
+    def create_job(self, owner: str, kind: str, options: dict, names: list[str], inputs: list[bytes],
+                   max_active: int | None = None) -> str:
+        """The new job's id. With max_active, QueueFull unless the owner has fewer unfinished jobs: the job
+        is recorded, joins active:{owner} and the set is counted in one transaction, so that concurrent
+        requests cannot all pass a check made before any of them is recorded (and no id is ever in the set
+        without its record, which active_jobs would take for expired)."""
         job_id = uuid.uuid4().hex
         now = time.time()
         record = {"state": "queued", "owner": owner, "kind": kind, "options": json.dumps(options),
                   "count": len(names), "created": now, "expires": now + self.ttl, "error": ""}
-        with self.redis.pipeline() as pipe:
+        with self.redis.pipeline() as pipe:       # MULTI/EXEC
             pipe.hset(self.key("job", job_id), mapping=record)
             pipe.expire(self.key("job", job_id), self.ttl)
             if names:
@@ -74,7 +84,15 @@ class Store:
                 pipe.set(self.key("in", job_id, i), data, ex=self.ttl)
             pipe.sadd(self.key("active", owner), job_id)
             pipe.expire(self.key("active", owner), self.ttl)
-            pipe.execute()
+            pipe.scard(self.key("active", owner))
+            active = pipe.execute()[-1]
+        if max_active is not None and active > max_active:
+            with self.redis.pipeline() as pipe:
+                pipe.srem(self.key("active", owner), job_id)
+                pipe.delete(self.key("job", job_id), self.key("items", job_id),
+                            *(self.key("in", job_id, i) for i in range(len(inputs))))
+                pipe.execute()
+            raise QueueFull(active - 1)
         return job_id
 
     def job(self, job_id: str) -> dict | None:
@@ -168,11 +186,6 @@ class Store:
                 item["status"] = "cancelled"
                 self.redis.hset(self.key("items", job_id), item.pop("index"), json.dumps(item))
 
-    def wait_done(self, job_id: str, timeout_s: float) -> bool:
-        if timeout_s <= 0:
-            return False
-        return self.redis.blpop([self.key("done", job_id)], timeout=timeout_s) is not None
-
     def active_jobs(self, owner: str) -> int:
         """Unfinished jobs of this owner; ids whose records expired are dropped from the set here."""
         ids = [i.decode() for i in self.redis.smembers(self.key("active", owner))]
@@ -190,6 +203,16 @@ class Store:
 
     def put_output(self, job_id: str, index, data: bytes) -> None:
         self.redis.set(self.key("out", job_id, index), data, ex=self.ttl)
+
+    def warn(self, job_id: str, text: str) -> None:
+        """A warning the job's report carries (audio dropped, corrupt packets skipped)."""
+        with self.redis.pipeline() as pipe:
+            pipe.rpush(self.key("warnings", job_id), text)
+            pipe.expire(self.key("warnings", job_id), self.ttl)
+            pipe.execute()
+
+    def warnings(self, job_id: str) -> list[str]:
+        return [w.decode() for w in self.redis.lrange(self.key("warnings", job_id), 0, 99)]
 
     def set_field(self, job_id: str, name: str, value: str) -> None:
         """A job record's field of its own (a video's chunk plan, its warnings)."""

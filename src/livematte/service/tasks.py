@@ -19,8 +19,8 @@ from .store import TERMINAL_ITEM, TERMINAL_JOB
 log = logging.getLogger(__name__)
 
 TRANSIENT = (redis.ConnectionError, redis.TimeoutError, OperationalError, ConnectionError, TimeoutError)
-RETRY = {"autoretry_for": TRANSIENT, "retry_backoff": 1, "retry_backoff_max": 30, "retry_jitter": True,
-         "max_retries": 6}
+RETRY = {"autoretry_for": TRANSIENT, "retry_backoff": 1, "retry_backoff_max": 60, "retry_jitter": True,
+         "max_retries": 10}   # 1, 2, 4 ... 60 s (each jittered): minutes of outage before a task gives up
 
 
 def _pending(job_id: str, index: int) -> dict | None:

@@ -15,6 +15,7 @@ import warnings
 import zipfile
 from dataclasses import dataclass, field
 
+from aiohttp import BodyPartReader
 from aiohttp.http_exceptions import HttpProcessingError
 from PIL import Image, UnidentifiedImageError
 
@@ -25,6 +26,8 @@ IMAGE_FORMATS = {"PNG", "JPEG", "WEBP", "TIFF", "BMP", "MPO"}
 IMAGE_TYPES = {"image/png", "image/jpeg", "image/webp", "image/tiff", "image/bmp"}
 FILE_FIELDS = ("image", "zip", "video")
 _TEXT_LIMIT = 1024
+_MAX_TEXT_FIELDS = 16
+_DIRECTORY_BYTES_PER_FILE = 2048     # a central directory entry: 46 bytes, its name and extras
 _CHUNK = 1 << 16
 warnings.simplefilter("ignore", Image.DecompressionBombWarning)   # we check the pixels ourselves
 
@@ -44,9 +47,16 @@ async def read_multipart(request, limit: int) -> Upload:
     try:
         reader = await request.multipart()
         while (part := await reader.next()) is not None:
+            if not isinstance(part, BodyPartReader):      # a nested multipart: no field of ours is one
+                raise FieldError("body", "nested multipart parts are not accepted")
             name = part.name or ""
             if part.filename is None and name not in FILE_FIELDS:
-                text = await part.read_chunk(_TEXT_LIMIT + 1)
+                if len(upload.fields) >= _MAX_TEXT_FIELDS:     # a handful of options, never thousands
+                    raise FieldError(name, f"more than {_MAX_TEXT_FIELDS} text fields", 413)
+                text = await _read_text(part)
+                total += len(name) + len(text)      # text counts toward the limit too
+                if total > limit:
+                    raise FieldError(name, f"request larger than the limit of {limit} bytes", 413)
                 if len(text) > _TEXT_LIMIT or name in upload.fields:
                     raise FieldError(name, "too long or given twice")
                 upload.fields[name] = text.decode("utf-8", "replace")
@@ -63,6 +73,15 @@ async def read_multipart(request, limit: int) -> Upload:
     except (ValueError, AssertionError, HttpProcessingError) as exc:     # aiohttp's malformed-multipart errors
         raise FieldError("body", f"malformed multipart body: {exc}") from None
     return upload
+
+
+async def _read_text(part) -> bytes:
+    """A text field whole, up to one byte past _TEXT_LIMIT: read_chunk returns what one read of the
+    stream gave, so a value split across TCP segments would otherwise arrive cut short."""
+    text = b""
+    while len(text) <= _TEXT_LIMIT and (chunk := await part.read_chunk(_TEXT_LIMIT + 1)):
+        text += chunk
+    return text
 
 
 async def read_body(request, limit: int) -> bytes:
@@ -96,6 +115,12 @@ def check_image(name: str, data: bytes, max_pixels: int) -> None:
 
 def zip_members(name: str, data: bytes, service: ServiceConfig) -> list[tuple[str, bytes]]:
     """(member name, bytes) of every file in the zip, with the total bounded by max_upload_bytes."""
+    # zipfile parses the whole central directory into objects before we can count them (1M entries in
+    # 47 MB: 460 MB and 15 s); its size, from the end record, bounds that first.
+    end = zipfile._EndRecData(io.BytesIO(data))     # noqa: SLF001 - the stdlib's own end-record reader
+    if end is not None and end[zipfile._ECD_SIZE] > service.max_images * _DIRECTORY_BYTES_PER_FILE:
+        raise FieldError(name, f"a central directory of {end[zipfile._ECD_SIZE]} bytes, more than "
+                               f"{service.max_images} files need", 413)
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
     except zipfile.BadZipFile as exc:
@@ -141,8 +166,13 @@ def check_video(name: str, data: bytes, service: ServiceConfig, max_pixels: int)
                     (container.duration or 0) / av.time_base
                 frames = stream.frames or (round(seconds * rate) if rate else 0)
                 width, height = stream.codec_context.width, stream.codec_context.height
+                # A header may say nothing (a raw H.264 stream, a live MKV: 0 s, 0 frames) or lie:
+                # the packets say what the workers would render. Counted, not decoded, up to the limit.
+                counted, span = _count_packets(container, stream, service)
+                frames, seconds = max(frames, counted), max(seconds, span)
         except av.FFmpegError as exc:
-            raise FieldError(name, f"not a video this service reads: {exc}", 415) from None
+            reason = str(exc).replace(path, "the upload")     # the server's file names stay its own
+            raise FieldError(name, f"not a video this service reads: {reason}", 415) from None
     finally:
         os.unlink(path)
     if seconds > service.max_video_seconds:
@@ -152,6 +182,22 @@ def check_video(name: str, data: bytes, service: ServiceConfig, max_pixels: int)
     if width * height > max_pixels:
         raise FieldError(name, f"{width}x{height} frames, over the limit of {max_pixels} pixels", 413)
     return {"seconds": seconds, "frames": frames, "width": width, "height": height}
+
+
+def _count_packets(container, stream, service: ServiceConfig) -> tuple[int, float]:
+    """(video packets, seconds from the first to the last timestamp), stopping past either limit."""
+    count, first, last, span = 0, None, None, 0.0
+    for packet in container.demux(stream):
+        if not packet.size:
+            continue
+        count += 1
+        if packet.pts is not None:
+            first = packet.pts if first is None else min(first, packet.pts)
+            last = packet.pts if last is None else max(last, packet.pts)
+        span = float((last - first) * stream.time_base) if first is not None and stream.time_base else 0.0
+        if count > service.max_video_frames or span > service.max_video_seconds:
+            break
+    return count, span
 
 
 def display_name(filename: str, fallback: str) -> str:

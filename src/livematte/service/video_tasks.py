@@ -36,6 +36,11 @@ def video_plan(job_id: str) -> None:
         except LivematteError as exc:
             rt.store.finish_job(job_id, "failed", str(exc))
             return
+        frames = sum(c.frames for c in chunks)
+        if frames > rt.service.max_video_frames:     # the API's probe may not have known the count
+            rt.store.finish_job(job_id, "failed", f"video: {frames} frames, over the limit of "
+                                                  f"{rt.service.max_video_frames}")
+            return
         rt.store.set_field(job_id, "plan", json.dumps([c.as_dict() for c in chunks]))
         rt.store.set_items(job_id, [f"chunk {c.index}: {c.frames} frames" for c in chunks])
         job = rt.store.job(job_id)
@@ -58,8 +63,14 @@ def video_chunk(job_id: str, index: int) -> None:
             if path is None:
                 rt.store.finish_item(job_id, index, "failed", error="the input expired", worker=rt.name)
             else:
-                render_chunk(path, output, config, rt.engine(config.engine), chunk)
-                rt.store.finish_item(job_id, index, "done", output=output.read_bytes(), worker=rt.name)
+                warnings, flagged = render_chunk(path, output, config, rt.engine(config.engine), chunk)
+                for warning in warnings:
+                    rt.store.warn(job_id, f"chunk {index}: {warning}")
+                for flag, frames in flagged.items():
+                    rt.store.warn(job_id, f"chunk {index}: {len(frames)} frames flagged {flag} (frames "
+                                          f"{', '.join(map(str, frames[:5]))}{', ...' if len(frames) > 5 else ''})")
+                rt.store.finish_item(job_id, index, "done", output=output.read_bytes(), flags=sorted(flagged),
+                                     worker=rt.name)
         except LivematteError as exc:
             rt.store.finish_item(job_id, index, "failed", error=str(exc), worker=rt.name)
         finally:
@@ -105,8 +116,8 @@ def video_join(job_id: str) -> None:
         audio = config.output.audio and not config.output.matte_only     # as `livematte render` decides
         warnings = join_chunks(parts, original, result, audio=audio)
         rt.store.put_output(job_id, "result", result.read_bytes())
-        if warnings:
-            rt.store.set_field(job_id, "warnings", json.dumps(warnings))
+        for warning in warnings:
+            rt.store.warn(job_id, warning)
         rt.store.finish_job(job_id, "done")
     except LivematteError as exc:
         rt.store.finish_job(job_id, "failed", str(exc))
