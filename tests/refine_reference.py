@@ -5,7 +5,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from livematte.stages.buffers import power_of_two_at_most, reduced, resize_coarse, scratch, shrink
+from livematte.buffers import power_of_two_at_most, reduced, resize_coarse, scratch, shrink
 
 # (window radius in pixels at 1080p, regulariser eps on 0-1 values, steepening gain) of each pass.
 # Every level first snaps the network's edge (which can be off by a model pixel, ~5 px at 1080p)
@@ -43,7 +43,7 @@ def _buf(name: str, shape: tuple) -> np.ndarray:
 
 
 def _small(image: np.ndarray, scale: int) -> np.ndarray:
-    """The image at 1/scale: the shared area-reduced copy (stages/buffers.py) for powers of two."""
+    """The image at 1/scale: the shared area-reduced copy (buffers.py) for powers of two."""
     if scale & (scale - 1) == 0:
         return reduced(image, scale)
     h, w = image.shape[:2]
@@ -118,7 +118,7 @@ class _Colour:
 class _Guide:
     """The grey guide at 1/scale (float 0-1), with its box statistics cached per radius.
 
-    The small grey is made from the shared area-reduced colour copy (stages/buffers.py) when scale is a
+    The small grey is made from the shared area-reduced colour copy (buffers.py) when scale is a
     power of two: grey is linear in RGB, so it equals the area-reduced grey up to rounding.
     """
 

@@ -4,8 +4,8 @@ import gc
 import cv2
 import numpy as np
 
-from livematte.stages import buffers
-from livematte.stages.buffers import Ring, power_of_two_at_most, reduced, scratch
+from livematte import buffers
+from livematte.buffers import Ring, power_of_two_at_most, reduced, scratch
 
 
 def test_ring_reuses_only_released_buffers():

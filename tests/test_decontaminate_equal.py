@@ -11,10 +11,10 @@ import numpy as np
 import pytest
 
 from conftest import SHARED
+from livematte.buffers import reduced, scratch, shrink
 from livematte.config import Config
 from livematte.frame import Frame
 from livematte.stages import build_stages
-from livematte.stages.buffers import reduced, scratch, shrink
 from livematte.stages.decontaminate import Decontaminate, estimate_foreground_fast
 
 _SCALE = 4
@@ -95,7 +95,7 @@ def reference_foreground(image: np.ndarray, alpha: np.ndarray,
     if points is None:
         return image
     h, w = alpha.shape
-    # The shared 1/4 copy (stages/buffers.py): exact 4×4 averages, cut to a multiple of 4.
+    # The shared 1/4 copy (buffers.py): exact 4×4 averages, cut to a multiple of 4.
     small_u8 = reduced(image, _SCALE)
     sh, sw = small_u8.shape[:2]
     shape = small_u8.shape

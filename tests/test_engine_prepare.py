@@ -5,9 +5,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from livematte.buffers import power_of_two_at_most, reduced
 from livematte.engine.base import Engine
 from livematte.engine.spec import find_spec
-from livematte.stages.buffers import power_of_two_at_most, reduced
 
 
 def _photo(shared, width: int, height: int) -> np.ndarray:

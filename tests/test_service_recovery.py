@@ -59,3 +59,28 @@ def test_kill_9_mid_job_another_worker_finishes_it(tmp_path, shared, model_home)
         np.testing.assert_array_equal(np.asarray(Image.open(io.BytesIO(archive.read(f"{killed:04d}.png")))), cli)
     finally:
         service.stop()
+
+
+def test_a_cancelled_job_stays_cancelled_when_a_worker_reaches_it(tmp_path, shared, model_home):
+    from livematte.config import ServiceConfig
+    from livematte.service.store import Store
+
+    data = (shared / "testdata/stills_people/car-1.jpg").read_bytes()
+    service = Service(tmp_path)
+    try:
+        service.start_api()
+        status, body, _ = service.post_files("/v1/jobs", [("image", "a.jpg", data), ("image", "b.jpg", data[:-1])])
+        job_id = json.loads(body)["id"]
+        assert service.request("DELETE", f"/v1/jobs/{job_id}")[0] == 200
+        service.start_worker("--concurrency", "1", "--threads", "1")     # the tasks are still queued for it
+        store = Store(ServiceConfig().result_url, service.queue, 60)
+        end = time.monotonic() + 120
+        while service.log("worker0").count("succeeded") < 2 and time.monotonic() < end:
+            time.sleep(0.2)
+        assert service.log("worker0").count("succeeded") >= 2, service.log("worker0")
+        job = service.job(job_id)
+        assert job["state"] == "cancelled" and {i["status"] for i in job["items"]} == {"cancelled"}
+        assert store.output(job_id, 0) is None and store.output(job_id, 1) is None
+        assert service.get(f"/v1/jobs/{job_id}/result")[0] == 409
+    finally:
+        service.stop()

@@ -212,3 +212,23 @@ def test_psd_on_white_from_16_bits_has_a_background_layer(tmp_path, shared):
     from psd_tools.constants import Resource
 
     assert psd.image_resources.get_data(Resource.ICC_PROFILE) == _profile()
+
+
+@pytest.mark.parametrize("kind", ["png", "tif"])
+def test_16_bit_grey_gives_16_bit_out(tmp_path, shared, kind):
+    import tifffile
+
+    grey = cv2.cvtColor(_photo(shared), cv2.COLOR_RGB2GRAY).astype(np.uint16) * 257 + 5
+    source = tmp_path / f"scan.{kind}"
+    if kind == "png":
+        cv2.imwrite(str(source), grey)
+    else:
+        tifffile.imwrite(source, grey, photometric="minisblack")
+    assert read_image(source).deep is not None
+    run_cli("stills", source, "-o", tmp_path / "out", "--no-progress", check=True)
+    out = cv2.imread(str(tmp_path / "out/scan.png"), cv2.IMREAD_UNCHANGED)
+    assert out.dtype == np.uint16 and out.shape == (*grey.shape, 4)
+    opaque = out[..., 3] == 65535
+    assert opaque.mean() > 0.05
+    for channel in range(3):
+        assert np.array_equal(out[..., channel][opaque], grey[opaque])

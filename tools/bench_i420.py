@@ -25,8 +25,8 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "src"))
 
+from livematte.buffers import reduced  # noqa: E402
 from livematte.sources import open_source  # noqa: E402
-from livematte.stages.buffers import reduced  # noqa: E402
 from livematte.stages.composite import Composite  # noqa: E402
 
 VIDEO = REPO.parent / "shared" / "testdata" / "videos" / "room_two_people_1080p.mp4"

@@ -33,7 +33,7 @@ from livematte.config import Config, ShadowConfig  # noqa: E402
 from livematte.frame import Frame  # noqa: E402
 from livematte.stages import run_stages  # noqa: E402
 from livematte.stages.decontaminate import estimate_foreground_fast, estimate_foreground_ml  # noqa: E402
-from livematte.stages.matting import solve_alpha  # noqa: E402
+from livematte.stages.matting import Matting, solve_alpha  # noqa: E402
 from livematte.stages.refine import Refine  # noqa: E402
 from livematte.stages.shadow import make_shadow  # noqa: E402
 from livematte.stages.smooth import LookaheadSmooth, Smooth  # noqa: E402
@@ -126,7 +126,7 @@ def evaluate_portraits(engine, config: Config, names=None, matting: bool = True,
         raw = engine.to_alpha(prob, image.shape[1], image.shape[0])
         candidates = {"raw": raw, "refined": refine(Frame(image=image, coarse=prob)).alpha}
         if matting:
-            matting_mode = Refine(replace(config.refine, quality="matting"))
+            matting_mode = Matting(replace(config.refine, quality="matting"))
             candidates["matting"] = matting_mode(Frame(image=image, alpha=raw)).alpha
         band = metrics.edge_band(truth)
         rows[name] = {k: {"mad": metrics.mad(a, truth), "iou": metrics.iou(a, truth),

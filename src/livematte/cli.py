@@ -36,14 +36,10 @@ def tune_process() -> None:
     By default glibc serves allocations over 128 KiB with fresh mmap()s, each page of which faults on
     first touch, and only raises that threshold (to at most 32 MiB) once such a block has been freed.
     Every stage allocates a few frame-sized arrays per frame, so the first frames of every process, and
-    any code that keeps its first big blocks, pay the faults: with the threshold held at 128 KiB a 1080p
-    blur render took ~28,000 page faults (~75 ms of system time) per frame on this 2-core VM. Fixing it
-    at 32 MiB from the start measured ~800 faults and ~10 ms (glibc's own growth: ~860 and ~14 ms), and
-    a cold 1080p cv2.merge 13 → 1 ms. Over whole renders the gain is small (1080p blur, 3 processes
-    each: 104-111 vs 106-112 ms CPU per frame, page faults 290-650 vs 500-870 per frame) and memory is
-    the price: +25 MB peak for one render, and a process that opened encoder after encoder (the
-    benchmark's render area) peaked at 1.6 GB instead of 1.1-1.3 GB. So only the file commands, which
-    end, use it; `serve` and `camera` run for days and keep glibc's defaults. A no-op outside glibc.
+    any code that keeps its first big blocks, pay the faults. Fixed at 32 MiB from the start, they mostly
+    go; the gain over whole renders is small and memory is the price (figures: tools/README.md). So only
+    the file commands, which end, use it; `serve` and `camera` run for days and keep glibc's defaults.
+    A no-op outside glibc.
     """
     if not sys.platform.startswith("linux"):
         return

@@ -1,7 +1,8 @@
 """Configuration as data: configs/*.toml → frozen dataclasses, validated at load.
 
-Every option is declared once, here, with a default that works; the CLI, the Python API and the
-HTTP API all read these dataclasses. Errors name the file and the key.
+Every option is declared once, with a default that works: here, or for product photography and the
+servers in config_product.py and config_servers.py (sections of the same Config, re-exported here).
+The CLI, the Python API and the HTTP API all read these dataclasses. Errors name the file and the key.
 """
 from __future__ import annotations
 
@@ -15,6 +16,17 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
+from .config_checks import in_range as _in_range
+from .config_checks import one_of as _one_of
+from .config_product import (  # noqa: F401  (canvas_size: re-exported with the sections)
+    ColorConfig,
+    DenoiseConfig,
+    FramingConfig,
+    PureWhiteConfig,
+    RepairConfig,
+    canvas_size,
+)
+from .config_servers import LiveConfig, ServiceConfig
 from .errors import ConfigError
 
 
@@ -144,81 +156,6 @@ class StillsConfig:
 
 
 @dataclass(frozen=True)
-class FramingConfig:
-    """Where the subject lands on the output canvas (stills; stages/framing.py)."""
-    canvas: str = "none"           # none (leave the image as it is) | original | square | WxH, e.g. "2000x2000"
-    fill: float = 0.0              # the subject's bounding box against the canvas (longer side); 0 = keep its size
-    margin: float = 0.0            # least space between the subject and the canvas edge, fraction of the side
-    align: str = "center"          # center | bottom (the subject stands on the bottom margin)
-    max_upscale: float = 2.0       # enlarge a small product at most this much; beyond it a warning names the file
-
-    def __post_init__(self):
-        canvas_size(self.canvas)   # raises ValueError naming the key
-        _in_range("fill", self.fill, 0.0, 1.0)
-        _in_range("margin", self.margin, 0.0, 0.45)
-        _one_of("align", self.align, ("center", "bottom"))
-        _in_range("max_upscale", self.max_upscale, 1.0, 16.0)
-
-
-def canvas_size(canvas: str) -> tuple[int, int] | str:
-    """"WxH" → (W, H); "none", "original" and "square" are returned as they are."""
-    if canvas in ("none", "original", "square"):
-        return canvas
-    w, sep, h = canvas.lower().partition("x")
-    if sep and w.isdigit() and h.isdigit() and 16 <= int(w) <= 30000 and 16 <= int(h) <= 30000:
-        return int(w), int(h)
-    raise ValueError(f"canvas = {canvas!r}: expected none, original, square or WxH (16-30000 each), e.g. 2000x2000")
-
-
-@dataclass(frozen=True)
-class PureWhiteConfig:
-    """Background pixels exactly 255 in the written file, JPEG included (stages/pure_white.py)."""
-    enabled: bool = False
-    snap: int = 4                  # alpha at or below this is background (invisible specks and tails → 0)
-    band: int = 7                  # pixels around anything not white where JPEG ringing is tolerated
-
-    def __post_init__(self):
-        _in_range("snap", self.snap, 0, 64)
-        _in_range("band", self.band, 0, 64)
-
-
-@dataclass(frozen=True)
-class ColorConfig:
-    """Automatic colour correction before the model (stages/color.py)."""
-    method: str = "none"           # none | lab (grey-world in CIE Lab) | greyworld (RGB gains)
-    strength: float = 1.0          # 0-1: how much of the estimated cast is removed
-
-    def __post_init__(self):
-        _one_of("method", self.method, ("none", "lab", "greyworld"))
-        _in_range("strength", self.strength, 0.0, 1.0)
-
-
-@dataclass(frozen=True)
-class DenoiseConfig:
-    """Denoising before the model (stages/denoise.py); the written photo is the denoised one."""
-    method: str = "none"           # none | bilateral | nlmeans (non-local means)
-    strength: float = 5.0          # nlmeans h / bilateral colour sigma÷5, in 8-bit levels
-
-    def __post_init__(self):
-        _one_of("method", self.method, ("none", "bilateral", "nlmeans"))
-        _in_range("strength", self.strength, 0.5, 50.0)
-
-
-@dataclass(frozen=True)
-class RepairConfig:
-    """Edge defect repair of the alpha (stages/repair.py)."""
-    enabled: bool = False
-    islands: float = 0.002         # specks smaller than this fraction of the subject's area are removed
-    pinholes: float = 0.0005       # enclosed holes smaller than this fraction of the subject's area are filled
-    choke: int = 0                 # pixels the soft edge is pulled in (a colour fringe left on the rim); 0 = off
-
-    def __post_init__(self):
-        _in_range("islands", self.islands, 0.0, 0.5)
-        _in_range("pinholes", self.pinholes, 0.0, 0.5)
-        _in_range("choke", self.choke, 0, 8)
-
-
-@dataclass(frozen=True)
 class QualityConfig:
     # Calibrated on ../shared/testdata with the selfie model at the default feather (see quality.py and
     # tools/README.md): the cars and plants of stills_people are flagged, the women and portraits not.
@@ -247,70 +184,6 @@ class QualityConfig:
             _in_range(f"max_middling[{level}]", value, 0.0, 1.0)
         _in_range("min_agreement", self.min_agreement, 0.0, 1.0)
         _in_range("white_margin", self.white_margin, 0, 1000)
-
-
-@dataclass(frozen=True)
-class LiveConfig:
-    host: str = "127.0.0.1"        # any other address needs a token
-    port: int = 8080
-    token: str = ""                # access token (or $LIVEMATTE_TOKEN); required unless host is loopback
-    allowed_hosts: list[str] = field(default_factory=list)  # host names accepted in Host besides IPs, localhost
-    connect_timeout_s: float = 20.0  # a peer not connected this long after its answer is closed
-    max_upload_bytes: int = 20 * 1024 * 1024   # largest uploaded background image
-    max_peers: int = 4             # senders and viewers together; more get HTTP 503
-    ice_servers: list[str] = field(default_factory=list)   # e.g. ["stun:stun.example.org:3478"]; none by default
-    width: int = 1280              # size and rate asked of a real camera (/dev/videoN)
-    height: int = 720
-    fps: int = 30
-    camera: str = "/dev/video0"    # `livematte camera` input when --input is not given
-    vcam_device: str = ""          # virtual camera to write; "" = the first one found
-
-    def __post_init__(self):
-        _in_range("port", self.port, 0, 65535)
-        _in_range("max_peers", self.max_peers, 1, 1000)
-        _in_range("connect_timeout_s", self.connect_timeout_s, 1.0, 600.0)
-        _in_range("max_upload_bytes", self.max_upload_bytes, 1024, 2**31)
-        if self.token and len(self.token) < 16:
-            raise ValueError("token: expected at least 16 characters "
-                             "(e.g. python3 -c 'import secrets; print(secrets.token_urlsafe())')")
-        _in_range("fps", self.fps, 1, 240)
-
-
-@dataclass(frozen=True)
-class ServiceConfig:
-    """`livematte api` and `livematte worker` (see service/). The URLs and the queue may also come from
-    LIVEMATTE_BROKER_URL, LIVEMATTE_RESULT_URL and LIVEMATTE_QUEUE, tokens from LIVEMATTE_API_TOKENS."""
-    broker_url: str = "amqp://guest:guest@127.0.0.1:5672//"   # RabbitMQ: the jobs' queue
-    result_url: str = "redis://127.0.0.1:6379/0"              # Redis: job state, progress, inputs, results
-    queue: str = "livematte"       # queue name; also the prefix of every Redis key (one namespace per queue)
-    host: str = "127.0.0.1"
-    port: int = 8090
-    tokens: list[str] = field(default_factory=list)   # bearer tokens; LIVEMATTE_API_TOKENS adds to these
-    sync_budget_s: float = 20.0    # POST /v1/cutout waits this long for its result, then answers 202 + job
-    max_upload_bytes: int = 64 * 1024 * 1024    # one request's body
-    max_images: int = 1000         # per job (fields or zip members)
-    max_video_seconds: float = 600.0
-    max_video_frames: int = 36_000
-    max_queued_jobs: int = 8       # unfinished jobs per token
-    rate_per_minute: int = 120     # requests per token (or per client address without auth)
-    result_ttl_s: int = 3600       # inputs, outputs and job records expire after this
-    cache_bytes: int = 256 * 1024 * 1024   # content-hash cache of results, oldest dropped first
-    concurrency: int = 0           # worker threads; 0 = one per core. Inference threads = cores // concurrency
-    chunk_frames: int = 120        # a video is split at the first keyframe after every chunk_frames frames
-    overlap_frames: int = 8        # frames rendered before a chunk's start (and dropped) to warm smoothing up
-
-    def __post_init__(self):
-        _in_range("port", self.port, 0, 65535)
-        _in_range("sync_budget_s", self.sync_budget_s, 0.0, 600.0)
-        _in_range("max_upload_bytes", self.max_upload_bytes, 1, 2**40)
-        _in_range("max_images", self.max_images, 1, 100_000)
-        _in_range("max_queued_jobs", self.max_queued_jobs, 1, 100_000)
-        _in_range("rate_per_minute", self.rate_per_minute, 1, 10**7)
-        _in_range("result_ttl_s", self.result_ttl_s, 10, 10**7)
-        _in_range("cache_bytes", self.cache_bytes, 0, 2**40)
-        _in_range("concurrency", self.concurrency, 0, 256)
-        _in_range("chunk_frames", self.chunk_frames, 1, 10**6)
-        _in_range("overlap_frames", self.overlap_frames, 0, 1000)
 
 
 @dataclass(frozen=True)
@@ -420,16 +293,6 @@ def _build(cls: type, data: Any, source: str, prefix: str) -> Any:
         raise
     except ValueError as exc:   # a section's __post_init__ rejected a value; it names the key
         raise ConfigError(f"{source}: {where} {exc}") from None
-
-
-def _one_of(key: str, value: Any, allowed: tuple) -> None:
-    if value not in allowed:
-        raise ValueError(f"{key} = {value!r}: expected one of {', '.join(map(repr, allowed))}")
-
-
-def _in_range(key: str, value: float, low: float, high: float) -> None:
-    if not low <= value <= high:
-        raise ValueError(f"{key} = {value!r}: expected a number from {low} to {high}")
 
 
 def _check(hint: Any, value: Any, source: str, key: str) -> Any:

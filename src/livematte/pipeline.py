@@ -9,10 +9,8 @@ on separate cores:
     composite thread:  compositing (background, shadow: OpenCV)
     main thread:       sink.write(frame) + progress   (FFmpeg encode: GIL released)
 
-Where a 1080p blur frame's CPU goes (RenderReport.stage_cpu_seconds; tools/bench.py prints it), in ms:
-decode 3.1, engine 5.2, smoothing 1.6, refinement 6.3, compositing 4.8, encode 3.3, and libx264's and the
-decoder's own threads 31.6, of 56 in all. The split matters less than the CPU: with the stages on one,
-two or three threads, 1080p blur measured 0.84-0.85 of raw alike (5 alternated rounds, CPU 66-69 ms).
+Where a frame's CPU goes is in RenderReport.stage_cpu_seconds (tools/bench.py prints it); the encoder's
+own threads take most of it, and how the stages are split across threads matters less than the CPU.
 
 The main thread encodes so that Ctrl-C (always delivered to the main thread) lands where the output
 is, and the sink can be finalised into a valid file of what was done. Frames pass between threads by
@@ -20,18 +18,17 @@ reference (a Frame's arrays are never written in place), and colour is converted
 in the source, RGB→YUV in the sink. For a yuv420p output (H.264, opaque VP9) the second goes: the composite
 blends in I420 from the source's decoded planes and the sink encodes its output as is.
 
-Thread budget on 2 cores (measured with tools/bench.py; the machine was shared, so only differences
-larger than the ~10 % noise count): the pipeline's own threads give the overlap, and every library keeps
-the pool it has by default, which none of the alternatives beat:
+Thread budget (alternatives measured with tools/bench.py, figures in tools/README.md): the pipeline's
+own threads give the overlap, and every library keeps the pool it has by default, which none of the
+alternatives beat:
 - libx264 keeps its own threads (1.5 × cores frame threads + lookahead): the encoder is most of the work,
-  and the raw/bare baselines use the same settings. Its cost depends on the picture: the steady blurred
-  background (stages/backgrounds/blur.py) took it from 43 to 29 ms a frame;
+  and the raw/bare baselines use the same settings. Its cost depends on the picture, hence the steady
+  blurred background (stages/backgrounds/blur.py);
 - the decoder uses frame threads (thread_type AUTO) for files, slice threads for live inputs;
 - ONNX Runtime: intra-op threads = cores // 2 (engine/onnx.py), no inter-op pool, idle workers sleep;
 - OpenCV runs each call on the thread that makes it (threads.py): the pipeline's own threads already
-  fill the cores, and the pool's hand-offs on every small call cost CPU. 1080p blur, alternated in one
-  process (10 rounds over two runs): 71.4 / 71.7 vs 75.2 / 79.3 CPU ms per frame with the pool.
-  The live path keeps the pool: there it splits one frame's work, for latency.
+  fill the cores, and the pool's hand-offs on every small call cost CPU. The live path keeps the pool:
+  there it splits one frame's work, for latency.
 """
 from __future__ import annotations
 
@@ -119,15 +116,9 @@ def render(input: str, output: str, config: Config | None = None, progress: bool
         engine = engine or load_engine(config.engine.model, config.engine)
         plan = build_stages(config, engine, video=True, i420=i420)
         stack.callback(plan.close)
-        timed = {name: [_timed(stage) for stage in group] for name, group in plan.groups().items()}
-        timers = [_Timer("decode"), *timed["matte"], *timed["edges"], *timed["composite"], _Timer("encode")]
         stop = threading.Event()
         threads: list[threading.Thread] = []
-        frames = _in_thread("decode", timers[0].wrap(source.frames()), stop, threads)
-        for name, group in timed.items():     # one thread per group; a group with no stages adds none
-            if group:
-                frames = _in_thread(_THREADS[name], _run(group, frames), stop, threads)
-        processed = frames
+        timers, processed = _start_threads(plan, source, stop, threads)
         bar = tqdm(total=source.frame_count, unit="frame", disable=not progress, dynamic_ncols=True,
                    desc=f"render {os.path.basename(output)}")
         sink = None
@@ -159,6 +150,18 @@ def render(input: str, output: str, config: Config | None = None, progress: bool
 
 # The thread each group of the stage plan runs on (stages/plan.py); the names show in profiles.
 _THREADS = {"matte": "engine", "edges": "refine", "composite": "composite"}
+
+
+def _start_threads(plan, source, stop: threading.Event, threads: list) -> tuple[list, Iterator]:
+    """The decode thread, then one thread per group of the plan (a group with no stages adds none):
+    the timers of every step (decode, each stage, encode) and the iterator of processed frames."""
+    timed = {name: [_timed(stage) for stage in group] for name, group in plan.groups().items()}
+    timers = [_Timer("decode"), *timed["matte"], *timed["edges"], *timed["composite"], _Timer("encode")]
+    frames = _in_thread("decode", timers[0].wrap(source.frames()), stop, threads)
+    for name, group in timed.items():
+        if group:
+            frames = _in_thread(_THREADS[name], _run(group, frames), stop, threads)
+    return timers, frames
 
 
 def _run(stages: list, frames: Iterable) -> Iterator:

@@ -6,11 +6,8 @@ overwrite is set, so an interrupted batch resumes where it stopped. A bad file n
 
 Workers are threads sharing one ONNX Runtime session, each with its own stage list. Pillow (decode,
 encode), ONNX Runtime and OpenCV all release the GIL, so threads keep every core busy without a copy
-of the model per process. Measured with tools/bench_stills.py (16 images at 1920×1080, RGBA PNG out,
-2 cores, medians of 3-5, five runs on a machine shared with other jobs): 1 worker 5.7-7.4 images/s,
-2 threads 10.0-13.0, 2 processes (one single-threaded engine each) 9.4-14.5; JPEG on blur: 10.7,
-15.8, 13.7. Threads and processes tie within the noise; threads keep one model in memory, need no
-pickling of results and stop cleanly on Ctrl-C, so threads it is.
+of the model per process. Threads and processes measured alike (tools/README.md); threads keep one
+model in memory, need no pickling of results and stop cleanly on Ctrl-C, so threads it is.
 """
 
 from __future__ import annotations
@@ -89,7 +86,7 @@ class KeepSourceAlpha:
     """Stills only: what the file itself marks transparent stays transparent (alpha = min(model, file))."""
 
     def __call__(self, frame: Frame) -> Frame:
-        source = frame.meta.get("source_alpha")
+        source = frame.source_alpha
         if source is None or frame.alpha is None:
             return frame
         return replace(frame, alpha=cv2.min(frame.alpha, source))
@@ -216,7 +213,7 @@ class StillsBatch:
                                            quality=self.config.stills.quality)
                 # The white of a tiled (huge) output is not decoded back: size and fill only.
                 return self._done(job, alpha, self.quality.assess(alpha), check_colour=False)
-            frame = Frame(image=still.image, origin=str(job.source), meta={"source_alpha": still.alpha})
+            frame = Frame(image=still.image, origin=str(job.source), source_alpha=still.alpha)
             stages = self._stages()
             # A framed still is 8-bit: the 16-bit composite works at the source's own size.
             deep = studio.wants_deep(still, self.suffix, self.mask_only) and self.config.framing.canvas == "none"

@@ -21,6 +21,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from .buffers import drop_scratch, power_of_two_at_most, shrink
 from .engine.base import CoarseMatte, Engine
 from .errors import InputError
 from .frame import Frame
@@ -29,7 +30,6 @@ from .sinks.png_stream import write_png
 from .sinks.psd import write_psd
 from .sources.images import StillImage
 from .stages.backgrounds.color import SolidBackground
-from .stages.buffers import drop_scratch, power_of_two_at_most, shrink
 from .stages.composite import Composite, darken
 from .stages.decontaminate import Decontaminate
 from .stages.deep import composite16

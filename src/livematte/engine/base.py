@@ -12,8 +12,8 @@ from dataclasses import replace
 import cv2
 import numpy as np
 
+from ..buffers import Ring, power_of_two_at_most, reduced, scratch
 from ..frame import Frame
-from ..stages.buffers import Ring, power_of_two_at_most, reduced, scratch
 from .spec import ModelSpec
 
 
@@ -83,7 +83,7 @@ class Engine:
         h, w = self.spec.size
         if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
             raise ValueError(f"engine expects H×W×3 uint8 RGB, got {image.shape} {image.dtype}")
-        # The shared area-reduced copy (exact 2× averages, shared with the stages after; stages/buffers.py),
+        # The shared area-reduced copy (exact 2× averages, shared with the stages after; buffers.py),
         # but not below twice the model size: the selfie model is sensitive to the filter's shape, and
         # from a quarter copy its portrait MAD rose 18 %; from a half copy it moves within +1.5 %.
         k = power_of_two_at_most(min(image.shape[0] / h, image.shape[1] / w) / 2)

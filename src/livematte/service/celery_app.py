@@ -6,6 +6,9 @@ Settings that make a job survive a worker's death:
   drops; task_reject_on_worker_lost does the same for a pool child that dies.
 - worker_prefetch_multiplier = 1: a worker reserves one message per thread, so a dead worker strands
   no queue of reserved tasks and long tasks spread over the workers that are free.
+- RabbitMQ closes a channel whose unacknowledged message is older than its consumer_timeout (30 min by
+  default) and redelivers it: one task (an image, a video chunk) must stay well under that, which is
+  what [service] chunk_frames is for.
 - confirm_publish: the API's send waits for RabbitMQ's confirmation, so a job is never lost between
   the API and the broker. Messages are persistent and the queue durable (Celery's defaults).
 Results go to Redis through store.py rather than Celery's result backend (task_ignore_result), because

@@ -28,10 +28,10 @@ _NETWORK = ("rtsp://", "rtsps://", "rtmp://", "rtmps://", "http://", "https://",
 # decoders drop it without a word.
 _ALPHA_DECODERS = {"vp9": "libvpx-vp9", "vp8": "libvpx"}
 _ROTATE = {90: cv2.ROTATE_90_COUNTERCLOCKWISE, 180: cv2.ROTATE_180, 270: cv2.ROTATE_90_CLOCKWISE}
-_MAX_DEMUX_ERRORS = 100
+_MAX_DEMUX_ERRORS = 100   # consecutive demuxer errors before a damaged file is given up on
 DEFAULT_MAX_PIXELS = InputConfig().max_pixels
 _BT601 = (2, 5, 6)    # AVColorSpace: unspecified (swscale treats it as BT.601), BT470BG, SMPTE170M
-_FULL_RANGE = 2       # AVColorRange JPEG   # consecutive demuxer errors before a damaged file is given up on
+_FULL_RANGE = 2       # AVColorRange JPEG
 
 
 class AvSource:
@@ -176,9 +176,8 @@ class AvSource:
             if changed:
                 self.warnings.append(f"{self.uri}: frame size changed from {size[1]}x{size[0]} to "
                                      f"{new_size[1]}x{new_size[0]} at frame {index}")
-            meta = {"source_alpha": alpha} if alpha is not None else {}
             yield Frame(image=image, pts=pts, time_base=self.time_base, index=index, origin=self.uri,
-                        yuv=yuv, discontinuity=size is None or changed or resumed, meta=meta)
+                        yuv=yuv, discontinuity=size is None or changed or resumed, source_alpha=alpha)
             size, last_pts, resumed = new_size, pts, False
             index += 1
 

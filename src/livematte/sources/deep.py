@@ -39,9 +39,9 @@ def is_deep(path: Path, pil: Image.Image) -> bool:
     if pil.format == "PNG":
         with open(path, "rb") as file:
             header = file.read(26)
-        return len(header) == 26 and header[24] == 16 and header[25] in (2, 6)   # 16-bit RGB / RGBA
+        return len(header) == 26 and header[24] == 16 and header[25] in (0, 2, 4, 6)   # grey, RGB, ±alpha
     if pil.format == "TIFF":
-        return max(_bits(pil)) == 16 and pil.mode in ("RGB", "RGBA", "RGBX")
+        return max(_bits(pil)) == 16 and (pil.mode in ("RGB", "RGBA", "RGBX") or pil.mode.startswith("I;16"))
     return False
 
 
@@ -64,9 +64,12 @@ def read_direct(path: Path, pil: Image.Image) -> tuple[np.ndarray, np.ndarray | 
     pixels = _tifffile(path) if pil.format == "TIFF" else None
     if pixels is None:
         pixels = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
-        if pixels is None or pixels.ndim != 3:
+        if pixels is None:
             raise InputError(f"{path}: corrupt or truncated image (OpenCV could not decode it)")
-        _swap_red_blue(pixels)
+        if pixels.ndim == 3:
+            _swap_red_blue(pixels)
+    if pixels.ndim == 2:            # grey: the output is RGB, each channel the grey
+        pixels = cv2.cvtColor(pixels, cv2.COLOR_GRAY2RGB)
     undo = _UNDO.get(pil.getexif().get(_ORIENTATION, 1))
     if undo is not None:
         pixels = np.ascontiguousarray(undo(pixels))
@@ -93,9 +96,9 @@ def _tifffile(path: Path) -> np.ndarray | None:
         if "truncated" in str(exc).lower() or isinstance(exc, KeyError):
             raise InputError(f"{path}: corrupt or truncated TIFF: {exc}") from None
         return None
-    if pixels.ndim != 3 or pixels.shape[2] not in (3, 4):
-        return None
-    return pixels
+    if pixels.ndim == 2 or (pixels.ndim == 3 and pixels.shape[2] in (3, 4)):
+        return pixels
+    return None
 
 
 def _swap_red_blue(pixels: np.ndarray, rows: int = 1024) -> None:

@@ -22,7 +22,7 @@ def build_stages(config: Config, engine, *, video: bool = True, i420: bool = Fal
     from ..engine.base import CoarseMatte
     from .backgrounds import kind_of
     from .composite import Composite
-    from .decontaminate import Decontaminate
+    from .decontaminate import Decontaminate, PreciseDecontaminate
     from .refine import Refine
     from .smooth import LookaheadSmooth, Smooth
 
@@ -34,12 +34,17 @@ def build_stages(config: Config, engine, *, video: bool = True, i420: bool = Fal
         smooth = LookaheadSmooth if config.smooth.lookahead > 0 else Smooth
         matte.append(smooth(config.smooth))
     edges: list = []
-    if config.refine.feather or config.refine.quality == "matting":
+    matting = config.refine.quality == "matting"
+    if matting:
+        from .matting import Matting  # pymatting and numba load only for the stills mode
+
+        edges.append(Matting(config.refine))
+    elif config.refine.feather:
         edges.append(Refine(config.refine))
     # A background made of the colours that spill into the edges (blur) hides that spill: leave
     # decontamination out there rather than pay for it (see Kind.decontaminate).
     if config.decontaminate.enabled and kind_of(config.background.spec).decontaminate:
-        edges.append(Decontaminate(config.decontaminate, precise=config.refine.quality == "matting"))
+        edges.append((PreciseDecontaminate if matting else Decontaminate)(config.decontaminate))
     return StagePlan(matte=matte, edges=edges, composite=[Composite.from_config(config, i420=i420)],
                      borrowed=(matte[0],))
 

@@ -20,11 +20,11 @@ from dataclasses import replace
 import cv2
 import numpy as np
 
+from ..buffers import Ring, scratch
 from ..config import Config, ShadowConfig
 from ..frame import Frame
 from . import i420 as yuv
 from .backgrounds import parse_background
-from .buffers import Ring, scratch
 
 
 class Composite:

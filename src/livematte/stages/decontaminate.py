@@ -17,9 +17,9 @@ from dataclasses import replace
 import cv2
 import numpy as np
 
+from ..buffers import Ring, reduced, scratch
 from ..config import DecontaminateConfig
 from ..frame import Frame
-from .buffers import Ring, reduced, scratch
 
 _SCALE = 4
 _RADII = (90, 6)    # blur radii at 1080p of the two blur-fusion passes (the paper's values)
@@ -115,19 +115,37 @@ def estimate_foreground_fast(image: np.ndarray, alpha: np.ndarray,
     """Blur-fusion foreground colour, uint8 RGB at image size (into `out` when given); F = image outside
     the edge band."""
     # At the extremes F = I is exact (α = 1) or invisible (α = 0); only the band between needs work.
-    h, w = alpha.shape
+    found = _band_points(alpha)
+    if found is None:
+        return image
+    box, points = found
+    f, b, near = _local_means_near(image, alpha, box)
+    fg8 = _corrected(image, alpha, points, box, f, b, near)
+    return _scatter(image, points, box, fg8, out)
+
+
+def _band_points(alpha: np.ndarray):
+    """((x, y, w, h) of the subject's box, the band's N×2 points inside it), or None without a band."""
     # The band lies inside the subject's bounding box (α > 0), which one fast pass over alpha finds; the
     # band itself is then looked for there only (people in a 1080p room: a sixth of the frame).
     bx, by, bw, bh = cv2.boundingRect(alpha)
     if bw == 0:                         # no subject at all
-        return image
+        return None
     band = cv2.inRange(alpha[by:by + bh, bx:bx + bw], 3, 252, dst=scratch("decontaminate.band", (bh, bw)))
     count = cv2.countNonZero(band)
     if count == 0:
-        return image
+        return None
     # Into a reused N×1×2 array (OpenCV 4 and 5 both keep one of that shape): a fresh one costs page faults.
     points = cv2.findNonZero(band, idx=_rows("points", count, (1, 2), np.int32)).reshape(-1, 2)
-    # The shared 1/4 copy (stages/buffers.py): exact 4×4 averages, cut to a multiple of 4.
+    return (bx, by, bw, bh), points
+
+
+def _local_means_near(image: np.ndarray, alpha: np.ndarray, box: tuple):
+    """The two blur-fusion passes' local means (F̂, B̂) on the window of the 1/4 copy the band reads, and
+    that window's (rows, cols) on the 1/4 copy."""
+    h, w = alpha.shape
+    bx, by, bw, bh = box
+    # The shared 1/4 copy (buffers.py): exact 4×4 averages, cut to a multiple of 4.
     small_u8 = reduced(image, _SCALE)
     sh, sw = small_u8.shape[:2]
     size_scale = max(h, w) / 1920 / _SCALE
@@ -153,11 +171,19 @@ def estimate_foreground_fast(image: np.ndarray, alpha: np.ndarray,
     inner = (slice(near_rows.start - rows.start, near_rows.stop - rows.start),
              slice(near_cols.start - cols.start, near_cols.stop - cols.start))
     f, b = _local_means(img, a1, r1, r2, inner)
-    # Per band pixel, laid out as an image of rows of 1024 (remap's maps are images, sides under 32767),
-    # so that every step is one OpenCV call: gathering I and α with nearest-pixel remaps, sampling the
-    # local means bilinearly at the same positions (a 1×N remap, not a full-size upsample), then the
-    # correction with the full-resolution pixel and alpha. numpy's fancy indexing and broadcasting cost
-    # several times more.
+    return f, b, (near_rows, near_cols)
+
+
+def _corrected(image: np.ndarray, alpha: np.ndarray, points: np.ndarray, box: tuple, f: np.ndarray,
+               b: np.ndarray, near: tuple) -> np.ndarray:
+    """F = F̂ + α·(I - B̂ - α·(F̂ - B̂)) at every band point, as uint8 RGB laid out in rows of 1024.
+
+    Per band pixel, laid out as an image (remap's maps are images, sides under 32767), so that every
+    step is one OpenCV call: gathering I and α with nearest-pixel remaps, sampling the local means
+    bilinearly at the same positions (a 1×N remap, not a full-size upsample), then the correction with
+    the full-resolution pixel and alpha. numpy's fancy indexing and broadcasting cost several times more."""
+    bx, by = box[:2]
+    near_rows, near_cols = near
     n = points.shape[0]
     cols_n = 1024
     grid = (-(-n // cols_n), cols_n)
@@ -173,7 +199,7 @@ def estimate_foreground_fast(image: np.ndarray, alpha: np.ndarray,
     shift = 0.5 / _SCALE - 0.5
     cv2.add(small_at, (shift - near_cols.start, shift - near_rows.start, 0, 0), dst=small_at)
     f_at, b_at = (_sample(m, small_at, grid, name) for m, name in ((f, "f_at"), (b, "b_at")))
-    # F = F̂ + α·(I - B̂ - α·(F̂ - B̂)), then rounded to uint8 with saturation (the clip to 0-255).
+    # Then rounded to uint8 with saturation (the clip to 0-255).
     i = _grid("i", grid, 3)
     np.copyto(i, i8)
     al83 = cv2.cvtColor(al8, cv2.COLOR_GRAY2RGB, dst=_grid("al83", grid, 3, np.uint8))
@@ -182,7 +208,14 @@ def estimate_foreground_fast(image: np.ndarray, alpha: np.ndarray,
     u = cv2.subtract(cv2.subtract(i, b_at, dst=i), t, dst=i)
     fg = cv2.add(f_at, cv2.multiply(al, u, dst=i), dst=i)
     # Negatives to 0 first: convertScaleAbs is the fast float → uint8 (rounding, saturating at 255).
-    fg8 = cv2.convertScaleAbs(cv2.max(fg, (0.0,) * 4, dst=fg), dst=_grid("fg8", grid, 3, np.uint8))
+    return cv2.convertScaleAbs(cv2.max(fg, (0.0,) * 4, dst=fg), dst=_grid("fg8", grid, 3, np.uint8))
+
+
+def _scatter(image: np.ndarray, points: np.ndarray, box: tuple, fg8: np.ndarray,
+             out: np.ndarray | None) -> np.ndarray:
+    """The image with the corrected colours written at the band points (into `out` when given)."""
+    bx, by = box[:2]
+    n, w = points.shape[0], image.shape[1]
     flat = _rows("flat", n, (), np.intp)
     np.add(points[:, 1], by, out=flat, casting="unsafe")
     flat *= w
@@ -205,15 +238,27 @@ def estimate_foreground_ml(image: np.ndarray, alpha: np.ndarray) -> np.ndarray:
     return (np.clip(fg, 0, 1) * 255.0 + 0.5).astype(np.uint8)
 
 
-class Decontaminate:
-    def __init__(self, config: DecontaminateConfig, *, precise: bool = False):
+class PreciseDecontaminate:
+    """The decontamination of `refine.quality = "matting"`: pymatting's estimate, for stills."""
+
+    def __init__(self, config: DecontaminateConfig):
         self._cfg = config
-        self._precise = precise
+
+    def __call__(self, frame: Frame) -> Frame:
+        return replace(frame, foreground=estimate_foreground_ml(frame.image, frame.alpha))
+
+    def reset(self) -> None:
+        pass
+
+
+class Decontaminate:
+    """The fast decontamination, for video and by default."""
+
+    def __init__(self, config: DecontaminateConfig):
+        self._cfg = config
         self._ring = Ring()
 
     def __call__(self, frame: Frame) -> Frame:
-        if self._precise:
-            return replace(frame, foreground=estimate_foreground_ml(frame.image, frame.alpha))
         out = self._ring.get(frame.image.shape)
         return replace(frame, foreground=estimate_foreground_fast(frame.image, frame.alpha, out=out))
 

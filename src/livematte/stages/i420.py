@@ -16,7 +16,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from .buffers import scratch
+from ..buffers import scratch
 
 _BLACK: dict[tuple[int, int], np.ndarray] = {}
 

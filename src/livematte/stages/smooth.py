@@ -22,9 +22,9 @@ from dataclasses import dataclass, replace
 import cv2
 import numpy as np
 
+from ..buffers import Ring, power_of_two_at_most, reduced, resize_coarse, scratch, shrink
 from ..config import SmoothConfig
 from ..frame import Frame
-from .buffers import Ring, power_of_two_at_most, reduced, resize_coarse, scratch, shrink
 
 _WORK_SIDE = 256
 
@@ -53,7 +53,7 @@ class _Motion:
         return max(8, width // k), max(8, height // k)
 
     def grey(self, image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
-        # From the shared power-of-two area reduction (stages/buffers.py): grey is linear in RGB, so the
+        # From the shared power-of-two area reduction (buffers.py): grey is linear in RGB, so the
         # grey of the reduced copy is the reduced grey up to rounding, and the full-size grey is skipped.
         k = power_of_two_at_most(image.shape[1] / size[0])
         grey = cv2.cvtColor(reduced(image, k), cv2.COLOR_RGB2GRAY)

@@ -28,10 +28,10 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from ...buffers import Ring, power_of_two_at_most, reduced, shrink
 from ...errors import ConfigError
 from ...frame import Frame
 from .. import i420
-from ..buffers import Ring, power_of_two_at_most, reduced, shrink
 from .kind import Kind
 
 DEFAULT_BLUR = 20.0
