@@ -147,9 +147,16 @@ class StillsConfig:
     quality: int = 92              # JPEG and WEBP quality
     # Above this many pixels the model reads a reduced copy and the stages run in tiles (studio.py)
     tile_pixels: int = 50_000_000
+    # Which network cuts stills out (engine/subject.py): "auto" = general_model with person_model's
+    # prior, combined per `subject`; a model name = that model alone (`--model`).
+    model: str = "auto"
+    subject: str = "auto"          # auto (per image, from the models' agreement) | person | object
+    general_model: str = "isnet"
+    person_model: str = "selfie"
 
     def __post_init__(self):
         _one_of("format", self.format, ("png", "jpg", "webp", "psd"))
+        _one_of("subject", self.subject, ("auto", "person", "object"))
         _in_range("tile_pixels", self.tile_pixels, 1, 2**40)
         _in_range("workers", self.workers, 0, 256)
         _in_range("quality", self.quality, 1, 100)
