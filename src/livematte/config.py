@@ -104,6 +104,7 @@ class ShadowConfig:
 class InputConfig:
     retries: int = 3               # reconnects of a network source that stalls or drops, then it ends cleanly
     timeout_s: float = 10.0        # seconds without data before a network source counts as stalled
+    listen_timeout_s: float = 600.0  # how long a listening input (listen=1, rtsp_flags=listen) waits for its publisher
     # FFmpeg demuxer and protocol options, e.g. {listen = "1"} to receive an RTMP push from OBS, or
     # {rtsp_flags = "listen"} for an RTSP push: livematte then waits for the publisher to connect.
     options: dict = field(default_factory=dict)
@@ -115,6 +116,7 @@ class InputConfig:
         _in_range("retries", self.retries, 0, 100)
         _in_range("max_pixels", self.max_pixels, 1, 2**40)
         _in_range("timeout_s", self.timeout_s, 0.1, 3600.0)
+        _in_range("listen_timeout_s", self.listen_timeout_s, 0.1, 86400.0)
         for key, value in self.options.items():
             if not isinstance(value, str | int | float) or isinstance(value, bool):
                 raise ValueError(f"options.{key} = {value!r}: expected a string or number (FFmpeg option value)")
@@ -122,6 +124,7 @@ class InputConfig:
     def source_options(self) -> dict:
         """Keyword arguments for sources.open_source."""
         return {"retries": self.retries, "timeout_s": self.timeout_s, "max_pixels": self.max_pixels,
+                "listen_timeout_s": self.listen_timeout_s,
                 "av_options": {k: str(v) for k, v in self.options.items()}}
 
 

@@ -29,6 +29,7 @@ from .config import BackgroundConfig, Config, DecontaminateConfig, ShadowConfig
 from .engine.subject import stills_engine
 from .errors import LivematteError, OutputError
 from .frame import Frame
+from .leftovers import prepare_folder
 from .output_facts import OutputFacts, output_facts, recheck, solid_colour
 from .quality import QualityCheck, Verdict
 from .report import flagged_lines, image_lines
@@ -257,6 +258,7 @@ class StillsBatch:
     ) -> Summary:
         outdir = Path(outdir)
         check_outdir(inputs, outdir)
+        prepare_folder(outdir)      # a read-only folder: one error now, not one per image
         images, ignored = find_images(inputs, exclude=outdir)
         jobs, refused = plan(images, outdir, self.suffix)
         summary = Summary(failed=list(refused), ignored=ignored, strict=self.config.quality.strict)

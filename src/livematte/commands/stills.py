@@ -96,7 +96,8 @@ def run(args: argparse.Namespace) -> int:
     )
     config = merge(config, product_overrides(args), "<command line>")
     batch = StillsBatch(config)
-    summary = batch.run(args.inputs, args.output, progress=not args.no_progress)
+    # no bar drawn into a log: only when stderr is a terminal
+    summary = batch.run(args.inputs, args.output, progress=not args.no_progress and sys.stderr.isatty())
     print(format_summary(summary), file=sys.stdout)
     if args.report:
         write_json(args.report, stills_report(summary))
