@@ -11,9 +11,10 @@ from live_media import GREEN, coloured, far_background, room_images
 from livematte.config import load_config
 from livematte.errors import ConfigError
 from livematte.frame import Frame
-from livematte.live import Closed, LatestFrame, LiveProcessor
+from livematte.live import LiveProcessor
 from livematte.pacing import paced
 from livematte.sinks.rgb import output_rgb
+from livematte.slot import Closed, LatestFrame
 
 
 def test_latest_frame_keeps_the_newest_and_counts_the_rest():

@@ -44,10 +44,10 @@ def test_trimap_from_mask_has_a_band_that_scales_with_size():
 def test_matting_stage_uses_a_user_trimap_and_names_the_frame_on_mismatch(shared):
     image, _, trimap = _load(shared, "GT01.png", side=160)
     stage = Matting(RefineConfig(quality="matting"))
-    out = stage(Frame(image=image, alpha=np.zeros(image.shape[:2], np.uint8), meta={"trimap": trimap}))
+    out = stage(Frame(image=image, alpha=np.zeros(image.shape[:2], np.uint8), trimap=trimap))
     assert out.alpha[trimap == 255].min() == 255
     with pytest.raises(InputError, match="frame 3"):
-        stage(Frame(image=image, alpha=image[..., 0], index=3, meta={"trimap": trimap[:-1]}))
+        stage(Frame(image=image, alpha=image[..., 0], index=3, trimap=trimap[:-1]))
 
 
 def test_stills_matting_with_two_workers_still_prints_its_summary(tmp_path, shared):

@@ -136,9 +136,10 @@ def test_hls_playlist_over_http_renders_every_muxed_frame(tmp_path, hls_folder, 
 @_skip_without("rtmp", "flv")
 def test_serve_feed_from_rtmp_delivers_matted_frames_and_stops_when_the_stream_ends(engine):
     """`livematte serve --source rtmp://...`: the shared SourceFeed plays the stream once, then stops."""
-    from livematte.live import Closed, LiveProcessor
+    from livematte.live import LiveProcessor
     from livematte.server.feed import SourceFeed
     from livematte.sinks.rgb import output_rgb
+    from livematte.slot import Closed
 
     config = load_config(None, {"background": {"spec": "color:#00FF00"}})
     images = clip_images(ROOM, 8, SIZE)
@@ -206,9 +207,10 @@ def test_a_malformed_input_option_is_refused_naming_it(tmp_path):
 def test_serve_feed_takes_the_input_options_and_receives_an_rtsp_push(engine):
     """`livematte serve --source rtsp://... --input-option rtsp_flags=listen`: the feed opens its source
     with the [input] options, so it can wait for a publisher."""
-    from livematte.live import Closed, LiveProcessor
+    from livematte.live import LiveProcessor
     from livematte.server.feed import SourceFeed
     from livematte.sinks.rgb import output_rgb
+    from livematte.slot import Closed
 
     config = load_config(None, {"background": {"spec": "color:#00FF00"},
                                 "input": {"retries": 0, "timeout_s": 5.0,

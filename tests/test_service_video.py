@@ -16,14 +16,14 @@ FRAMES, FPS, SIZE, GOP = 48, 24, (320, 180), 12
 CHUNKS = "[service]\nchunk_frames = 12\noverlap_frames = 4\n"
 
 
-def make_keyframed_clip(path, source) -> None:
+def make_keyframed_clip(path, source, size: tuple[int, int] = SIZE) -> None:
     """A clip with a keyframe every GOP frames (so it splits into FRAMES / GOP chunks) and AAC audio."""
     with av.open(str(source)) as src:
-        images = [f.to_ndarray(format="rgb24", width=SIZE[0], height=SIZE[1])
+        images = [f.to_ndarray(format="rgb24", width=size[0], height=size[1])
                   for _, f in zip(range(FRAMES), src.decode(video=0), strict=False)]
     with av.open(str(path), "w") as out:
         video = out.add_stream("libx264", rate=FPS)
-        video.width, video.height, video.pix_fmt = *SIZE, "yuv420p"
+        video.width, video.height, video.pix_fmt = *size, "yuv420p"
         video.options = {"x264-params": f"keyint={GOP}:min-keyint={GOP}:scenecut=0"}
         audio = out.add_stream("aac", rate=48000)
         for image in images:
@@ -109,3 +109,40 @@ def test_video_frames_are_quality_checked(two_workers, tmp_path):
     assert job["state"] == "done"
     assert [i["flags"] for i in job["items"]] == [["empty"], ["empty"]]
     assert f"{GOP} frames flagged empty (frames {GOP}, {GOP + 1}," in " ".join(job["warnings"])
+
+
+def test_kill_9_mid_chunk_the_video_still_equals_a_single_render(tmp_path, shared, model_home):
+    import signal
+    import time
+
+    clip = tmp_path / "clip.mp4"
+    # large enough that a chunk takes seconds: the kill lands inside one
+    make_keyframed_clip(clip, shared / "testdata/videos/bedroom_960x540.mp4", (960, 540))
+    (tmp_path / "chunks.toml").write_text(CHUNKS)
+    config = str(tmp_path / "chunks.toml")
+    service = Service(tmp_path)
+    try:
+        service.start_api("--config", config)
+        first = service.start_worker("--config", config, "--concurrency", "1", "--threads", "1")
+        status, body, _ = service.post_files("/v1/jobs", [("video", "clip.mp4", clip.read_bytes())],
+                                             {"mask_only": "true"})
+        job_id = json.loads(body)["id"]
+        end = time.monotonic() + 300
+        while not any(i["status"] == "running" for i in service.job(job_id)["items"]):
+            assert time.monotonic() < end, service.log("worker0")
+            time.sleep(0.05)
+        first.send_signal(signal.SIGKILL)
+        first.wait()
+        killed = next(i["index"] for i in service.job(job_id)["items"] if i["status"] == "running")
+        service.start_worker("--config", config, "--concurrency", "1", "--threads", "1")
+        job = service.wait_job(job_id, timeout_s=600)
+        assert job["state"] == "done", job
+        assert job["items"][killed]["attempts"] == 2 and job["items"][killed]["worker"].startswith("w1-")
+        (tmp_path / "service.mp4").write_bytes(service.get(f"/v1/jobs/{job_id}/result")[1])
+    finally:
+        service.stop()
+    run_cli("render", clip, "-o", tmp_path / "single.mp4", "--threads", "1", "--no-progress", "--matte-only",
+            check=True)
+    times, frames, _ = read(tmp_path / "service.mp4")
+    single_times, _, _ = read(tmp_path / "single.mp4")
+    assert len(frames) == FRAMES and times == single_times

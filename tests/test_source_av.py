@@ -89,7 +89,7 @@ def test_vp9_alpha_is_decoded(tmp_path):
     clip = write_clip(tmp_path / "a.webm", [rgba] * 3, codec="libvpx-vp9", pix_fmt="yuva420p", fmt="rgba")
     with open_source(str(clip)) as source:
         frame = next(source.frames())
-    alpha = frame.meta["source_alpha"]
+    alpha = frame.source_alpha
     assert np.abs(alpha.astype(int) - rgba[..., 3]).max() <= 6
 
 

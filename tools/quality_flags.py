@@ -63,7 +63,7 @@ def main() -> None:
         images, _ = find_images([TESTDATA / name for name in args.sets])
         for image in images:
             still = read_image(image.path)
-            frame = Frame(image=still.image, origin=str(image.path), meta={"source_alpha": still.alpha})
+            frame = Frame(image=still.image, origin=str(image.path), source_alpha=still.alpha)
             for stage in batch._stages():
                 frame = stage(frame)
             verdict = batch.quality.assess(frame.alpha, image=frame.image)

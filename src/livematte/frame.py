@@ -19,7 +19,7 @@ Domain words, defined once:
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from fractions import Fraction
 
 import numpy as np
@@ -42,7 +42,11 @@ class Frame:
     origin: str = ""
     # A source sets this on the first frame after a seek, a size change or a scene cut.
     discontinuity: bool = False
-    meta: dict = field(default_factory=dict)
+    # The source's own alpha (an RGBA still, a VP9/ProRes clip with alpha), H×W uint8; stills keep its
+    # transparent parts transparent in the cut-out.
+    source_alpha: np.ndarray | None = None
+    # A user trimap for the matting stage: H×W uint8, 0 = background, 128 = unknown, 255 = foreground.
+    trimap: np.ndarray | None = None
 
     @property
     def height(self) -> int:

@@ -17,7 +17,8 @@ from aiortc.mediastreams import MediaStreamError
 from av import VideoFrame
 
 from ..frame import Frame
-from ..live import Closed, LatestFrame, LiveProcessor
+from ..live import LiveProcessor
+from ..slot import Closed, LatestFrame
 from .rgb import output_rgb
 
 log = logging.getLogger(__name__)

@@ -10,7 +10,7 @@ pymatting is JIT-compiled by numba: the first solve in a process spends several 
 Without a user trimap, the mask is first snapped to the image's edges (refine.py's guided filter) so
 a narrow band (0.6 % of the diagonal) suffices. A user-given trimap (0 = background, 128 = unknown,
 255 = foreground) replaces the derived one, via
-`frame.meta["trimap"]` or `matte_with_trimap()`.
+`frame.trimap` or `matte_with_trimap()`.
 """
 from __future__ import annotations
 
@@ -131,7 +131,7 @@ class Matting:
         self._cfg = config
 
     def __call__(self, frame: Frame) -> Frame:
-        trimap = frame.meta.get("trimap")
+        trimap = frame.trimap
         if trimap is None:
             # Snap the network's edge to the image first, so a narrow band suffices (fewer unknowns,
             # a faster and better-posed solve).
