@@ -224,3 +224,71 @@ def test_waiting_cutouts_do_not_hold_the_threads_every_request_needs(roomy):
         for thread in threads:
             thread.join()
     assert sorted(set(done)) == [202]
+
+
+def test_health_checks_cannot_take_every_thread_while_the_broker_hangs(tmp_path, model_home):
+    # A broker that accepts and never answers (a dropped route, a hung RabbitMQ): each unauthenticated
+    # GET /healthz held an executor thread for the 3 s connect timeout (40 probes: another token's GET
+    # waited for 9 of them), and opened a broker connection of its own. Now one check serves them all.
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(1000)
+    accepted = []
+
+    def accept():                 # take every connection and say nothing, as a hung broker does
+        while True:
+            try:
+                accepted.append(silent.accept()[0])
+            except OSError:
+                return
+
+    threading.Thread(target=accept, daemon=True).start()
+    service = Service(tmp_path, env={"LIVEMATTE_BROKER_URL": f"amqp://guest:guest@127.0.0.1:{silent.getsockname()[1]}//"})
+    done = []
+    try:
+        service.start_api()
+        before = len(accepted)
+        probes = [threading.Thread(target=lambda: done.append(service.get("/healthz", token=None, timeout=300)[0]))
+                  for _ in range(40)]
+        for probe in probes:
+            probe.start()
+        for probe in probes:
+            probe.join()
+        assert set(done) == {503}
+        assert len(accepted) - before <= 4, f"{len(accepted) - before} broker connections for 40 probes"
+        assert service.get("/v1/jobs/" + "0" * 32)[0] == 404
+    finally:
+        service.stop()
+        silent.close()
+        for conn in accepted:
+            conn.close()
+
+
+@pytest.fixture(scope="module")
+def working(tmp_path_factory, model_home):
+    service = Service(tmp_path_factory.mktemp("working"))
+    try:
+        service.start_api()
+        service.start_worker("--concurrency", "1", "--threads", "1")
+        yield service
+    finally:
+        service.stop()
+
+
+def test_an_ended_job_keeps_no_input_and_a_failure_names_no_worker_path(working):
+    # Inputs stayed in Redis for result_ttl_s (an hour) after their results were made: one token at its
+    # rate limit kept 120 uploads a minute of up to 64 MB each.
+    from livematte.config import ServiceConfig
+    from livematte.service.store import Store
+
+    whole = png(64, 48)
+    truncated = whole[:len(whole) // 2]            # the header passes the API's check; the pixels do not
+    status, body, _ = working.post_files("/v1/jobs", [("image", "a.png", whole), ("image", "b.png", truncated)])
+    assert status == 202, body
+    job = working.wait_job(json.loads(body)["id"])
+    assert job["state"] == "done" and [i["status"] for i in job["items"]] == ["done", "failed"]
+    error = job["items"][1]["error"]
+    assert error and "/tmp" not in error and "livematte-worker" not in error, error
+    store = Store(ServiceConfig().result_url, working.queue, 60)
+    assert not store.redis.exists(store.key("in", job["id"], 0), store.key("in", job["id"], 1))
+    assert working.get(f"/v1/jobs/{job['id']}/result")[0] == 200

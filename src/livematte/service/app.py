@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 import zipfile
 from pathlib import Path
 
@@ -34,6 +35,8 @@ STATIC = Path(__file__).with_name("static")
 JOBS, SERVICE = web.AppKey("jobs", Jobs), web.AppKey("service", ServiceConfig)
 MAX_PIXELS = web.AppKey("max_pixels", int)
 WAITER = web.AppKey("waiter", object)
+HEALTH = web.AppKey("health", object)
+HEALTH_REUSE_S = 1.0
 # Redis and broker calls run in this many threads; the cut-outs waiting for their result don't hold one.
 API_THREADS = 32
 
@@ -44,7 +47,7 @@ def create_app(service: ServiceConfig, jobs: Jobs, *, max_pixels: int, no_auth: 
                           middlewares=[errors_middleware,
                                        access_middleware(service.tokens, no_auth, service.port, jobs.store,
                                                          service.rate_per_minute)])
-    app[JOBS], app[SERVICE], app[MAX_PIXELS] = jobs, service, max_pixels
+    app[JOBS], app[SERVICE], app[MAX_PIXELS], app[HEALTH] = jobs, service, max_pixels, _Health()
     app.cleanup_ctx.append(_waiter)
     app.router.add_get("/", page)
     app.router.add_static("/static/", STATIC)
@@ -93,6 +96,21 @@ async def openapi(request: web.Request) -> web.Response:
     return web.json_response(spec(request.app[SERVICE], request.app[MAX_PIXELS]))
 
 
+class _Health:
+    """One health check at a time, its answer reused for HEALTH_REUSE_S: /healthz needs no token, and a
+    broker that hangs holds a thread per check for its connect timeout (40 probes stalled every token)."""
+
+    def __init__(self):
+        self.lock, self.answer, self.at = asyncio.Lock(), None, 0.0
+
+    async def get(self, check) -> dict:
+        async with self.lock:
+            if self.answer is None or time.monotonic() - self.at > HEALTH_REUSE_S:
+                self.answer = await asyncio.to_thread(check)
+                self.at = time.monotonic()
+            return self.answer
+
+
 async def healthz(request: web.Request) -> web.Response:
     jobs = request.app[JOBS]
 
@@ -106,7 +124,7 @@ async def healthz(request: web.Request) -> web.Response:
         redis_ok = jobs.store.ping()
         return {"broker": broker, "result_store": redis_ok, "workers": jobs.store.workers() if redis_ok else 0}
 
-    health = await asyncio.to_thread(check)
+    health = await request.app[HEALTH].get(check)
     ok = health["broker"] and health["result_store"]
     return web.json_response({"ok": ok, **health}, status=200 if ok else 503)
 

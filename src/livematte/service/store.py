@@ -157,9 +157,17 @@ class Store:
         job = self.job(job_id)
         if job is None:
             return False
-        return bool(self._finish(keys=[self.key("job", job_id), self.key("active", job["owner"]),
-                                       self.key("done", job_id)],
-                                 args=[state, error, job_id, self.ttl]))
+        finished = bool(self._finish(keys=[self.key("job", job_id), self.key("active", job["owner"]),
+                                           self.key("done", job_id)],
+                                     args=[state, error, job_id, self.ttl]))
+        if finished:
+            # Nothing reads a job's inputs, or a video's chunks, once it has ended; left to expire they
+            # kept every upload in Redis for result_ttl_s after its result was made.
+            spent = [self.key("in", job_id, i) for i in range(max(job["count"], 1))]
+            if job["kind"] == "video":
+                spent += [self.key("out", job_id, i) for i in range(job["count"])]
+            self.redis.delete(*spent)
+        return finished
 
     def finish_if_complete(self, job_id: str) -> str | None:
         """End the job when every item has ended: done if any item succeeded, failed if none did."""
