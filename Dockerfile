@@ -9,8 +9,11 @@ WORKDIR /opt/livematte
 COPY pyproject.toml README.md ./
 COPY src ./src
 COPY configs ./configs
+# IS-Net (the stills default) comes through npm: installed for the pull, removed in the same layer.
 RUN pip install --no-cache-dir '.[vcam,raw,heic,psd]' \
- && livematte models pull selfie selfie_landscape
+ && apt-get update -qq && apt-get install -y -qq --no-install-recommends npm \
+ && livematte models pull selfie selfie_landscape isnet \
+ && apt-get purge -y -qq npm && apt-get autoremove -y -qq && rm -rf /var/lib/apt/lists/* /root/.npm
 
 EXPOSE 8080 8090
 ENTRYPOINT ["livematte"]

@@ -107,7 +107,9 @@ def test_contact_sheet_shows_every_cutout_and_marks_the_suspect(tmp_path, shared
         (folder / name).symlink_to(shared / "testdata/stills_people" / name)
     (folder / "zz-broken.jpg").write_bytes(b"not a jpeg")
     sheet = tmp_path / "sheet.png"
-    result = run_cli("stills", folder, "-o", tmp_path / "out", "--contact-sheet", sheet, "--no-progress")
+    # --model selfie: the person model alone misses the car and the plants (the stills default cuts them out)
+    result = run_cli("stills", folder, "-o", tmp_path / "out", "--contact-sheet", sheet, "--no-progress",
+                     "--model", "selfie")
     assert result.returncode == 1 and f"contact sheet: {sheet}" in result.stdout
     image = np.asarray(Image.open(sheet).convert("RGB"))
     columns = 2                       # round(sqrt(5 × 1.2)) for 5 cells, in input order

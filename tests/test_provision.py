@@ -36,7 +36,7 @@ def test_pull_from_the_package_index_replaces_a_damaged_cache_and_infers(home, m
     run_cli("models", "add", "selfie", MODELS / "selfie_segmentation.tflite", check=True)
     damaged = home / "models" / "selfie.onnx"
     damaged.write_bytes(damaged.read_bytes()[:10_000])
-    result = run_cli("models", "pull", check=True)
+    result = run_cli("models", "pull", "selfie", "selfie_landscape", check=True)   # the default adds isnet (npm)
     assert "damaged" in result.stderr and "selfie.onnx" in result.stderr
     assert result.stderr.count("downloading mediapipe==0.10.14") == 1, "both models come out of one wheel"
     pairs = (("selfie", "selfie_segmentation"), ("selfie_landscape", "selfie_segmentation_landscape"))

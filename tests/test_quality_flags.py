@@ -20,8 +20,9 @@ RECORD_KEYS = {"input", "output", "status", "error", "coverage", "flags"}
 @pytest.fixture(scope="module")
 def people_report(tmp_path_factory, shared):
     out = tmp_path_factory.mktemp("people")
+    # --model selfie: the person model alone, which misses the cars and plants (the default cuts them out)
     result = run_cli("stills", shared / "testdata/stills_people", "-o", out / "cut", "--report", out / "r.json",
-                     "--no-progress")
+                     "--no-progress", "--model", "selfie")
     return result, json.loads((out / "r.json").read_text())
 
 
@@ -79,7 +80,7 @@ def test_strict_fails_the_batch_on_a_flag(tmp_path, shared):
     ok = run_cli("stills", people / "girl-3.jpg", "-o", tmp_path / "a", "--strict", "--no-progress")
     assert ok.returncode == 0 and "FLAGGED" not in ok.stdout
     bad = run_cli("stills", people / "girl-3.jpg", people / "plants-1.jpg", "-o", tmp_path / "b", "--strict",
-                  "--report", tmp_path / "r.json", "--no-progress")
+                  "--report", tmp_path / "r.json", "--no-progress", "--model", "selfie")
     assert bad.returncode == 1
     assert "fail the batch (--strict)" in bad.stdout and "plants-1.jpg" in bad.stdout
     report = json.loads((tmp_path / "r.json").read_text())
@@ -166,8 +167,10 @@ def test_render_reports_flagged_frames(tmp_path, shared):
 
 def test_a_resumed_batch_still_flags_what_an_earlier_run_wrote(tmp_path, shared):
     plants = shared / "testdata/stills_people/plants-1.jpg"
-    run_cli("stills", plants, "-o", tmp_path / "o", "--mask-only", "--no-progress", check=True)
-    again = run_cli("stills", plants, "-o", tmp_path / "o", "--mask-only", "--strict", "--no-progress")
+    # --model selfie: the person model alone leaves the plants empty (the stills default cuts them out)
+    run_cli("stills", plants, "-o", tmp_path / "o", "--mask-only", "--no-progress", "--model", "selfie", check=True)
+    again = run_cli("stills", plants, "-o", tmp_path / "o", "--mask-only", "--strict", "--no-progress",
+                    "--model", "selfie")
     assert "skipped 1" in again.stdout and "plants-1.png: empty" in again.stdout.replace(
         str(tmp_path / "o") + "/", "")
     assert again.returncode == 1      # --strict counts a kept output's flags too

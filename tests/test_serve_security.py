@@ -273,3 +273,13 @@ def test_with_a_token_every_request_but_the_page_needs_it(tmp_path):
         assert status == 200 and json.loads(raw)["background"] == "transparent"
     finally:
         server.stop()
+
+
+def test_a_large_upload_is_kept_reduced_to_what_a_live_background_needs(serve):
+    status, body = upload(serve, "wide.png", png_bytes((5000, 400), (0, 90, 200)))
+    assert status == 200, body
+    (stored,) = serve.uploads()
+    with Image.open(stored) as image:
+        assert image.size == (3840, 307)
+    assert post_json(serve, "/settings", {"background": SERVER_BACKGROUND})[0] == 200
+    assert serve.uploads() == []

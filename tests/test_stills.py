@@ -59,7 +59,9 @@ def _rgb(path: Path) -> np.ndarray:
 
 def test_stills_people_rgba_alpha_matches_the_engine(tmp_path, shared, engine):
     source = shared / "testdata/stills_people"
-    result = run_cli("stills", source, "-o", tmp_path / "out", "--feather", "0", "--workers", "2", check=True)
+    # --model: one model alone (the default pairs IS-Net with it; tests/test_subject.py covers that)
+    result = run_cli("stills", source, "-o", tmp_path / "out", "--feather", "0", "--workers", "2",
+                     "--model", "selfie", check=True)
     assert "done 8, skipped 0" in result.stdout and "failed 0" in result.stdout
     for path in sorted(source.glob("*.jpg")):
         out = Image.open(tmp_path / "out" / f"{path.stem}.png")
@@ -210,8 +212,10 @@ def test_mask_only_on_davis_matches_the_raw_model(tmp_path, shared, engine, arti
     folder.mkdir()
     for path in frames:
         (folder / path.name).symlink_to(path)
-    run_cli("stills", folder, "-o", tmp_path / "raw", "--mask-only", "--feather", "0", check=True)
-    run_cli("stills", folder, "-o", tmp_path / "refined", "--mask-only", "--feather", "1", check=True)
+    # the person model alone (`engine`), whose raw output this compares with
+    run_cli("stills", folder, "-o", tmp_path / "raw", "--mask-only", "--feather", "0", "--model", "selfie", check=True)
+    run_cli("stills", folder, "-o", tmp_path / "refined", "--mask-only", "--feather", "1", "--model", "selfie",
+            check=True)
     raw, pipeline, refined = [], [], []
     for path in frames:
         truth = np.asarray(Image.open(davis / "Annotations/parkour" / f"{path.stem}.png").convert("L")) > 127

@@ -104,6 +104,7 @@ class ShadowConfig:
 class InputConfig:
     retries: int = 3               # reconnects of a network source that stalls or drops, then it ends cleanly
     timeout_s: float = 10.0        # seconds without data before a network source counts as stalled
+    listen_timeout_s: float = 600.0  # how long a listening input (listen=1, rtsp_flags=listen) waits for its publisher
     # FFmpeg demuxer and protocol options, e.g. {listen = "1"} to receive an RTMP push from OBS, or
     # {rtsp_flags = "listen"} for an RTSP push: livematte then waits for the publisher to connect.
     options: dict = field(default_factory=dict)
@@ -115,6 +116,7 @@ class InputConfig:
         _in_range("retries", self.retries, 0, 100)
         _in_range("max_pixels", self.max_pixels, 1, 2**40)
         _in_range("timeout_s", self.timeout_s, 0.1, 3600.0)
+        _in_range("listen_timeout_s", self.listen_timeout_s, 0.1, 86400.0)
         for key, value in self.options.items():
             if not isinstance(value, str | int | float) or isinstance(value, bool):
                 raise ValueError(f"options.{key} = {value!r}: expected a string or number (FFmpeg option value)")
@@ -122,6 +124,7 @@ class InputConfig:
     def source_options(self) -> dict:
         """Keyword arguments for sources.open_source."""
         return {"retries": self.retries, "timeout_s": self.timeout_s, "max_pixels": self.max_pixels,
+                "listen_timeout_s": self.listen_timeout_s,
                 "av_options": {k: str(v) for k, v in self.options.items()}}
 
 
@@ -144,9 +147,16 @@ class StillsConfig:
     quality: int = 92              # JPEG and WEBP quality
     # Above this many pixels the model reads a reduced copy and the stages run in tiles (studio.py)
     tile_pixels: int = 50_000_000
+    # Which network cuts stills out (engine/subject.py): "auto" = general_model with person_model's
+    # prior, combined per `subject`; a model name = that model alone (`--model`).
+    model: str = "auto"
+    subject: str = "auto"          # auto (per image, from the models' agreement) | person | object
+    general_model: str = "isnet"
+    person_model: str = "selfie"
 
     def __post_init__(self):
         _one_of("format", self.format, ("png", "jpg", "webp", "psd"))
+        _one_of("subject", self.subject, ("auto", "person", "object"))
         _in_range("tile_pixels", self.tile_pixels, 1, 2**40)
         _in_range("workers", self.workers, 0, 256)
         _in_range("quality", self.quality, 1, 100)

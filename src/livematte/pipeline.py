@@ -45,6 +45,7 @@ from .config import Config, load_config
 from .overwrite import background_files, check_output
 from .quality import FrameFlags, QualityCheck
 from .threads import opencv_threads
+from .truncation import missing_frames_note
 
 log = logging.getLogger(__name__)
 
@@ -139,6 +140,8 @@ def render(input: str, output: str, config: Config | None = None, progress: bool
         report.kept = report.frames_written > 0 and (codecs.codec(kind).sequence or os.path.exists(output))
         report.corrupt_packets = list(source.errors)
         report.warnings = [*source.warnings, *(sink.warnings if sink is not None else [])]
+        if note := missing_frames_note(str(input), report.frames_written, report.frames_expected, report.interrupted):
+            report.warnings.append(note)
         report.stage_seconds = {t.name: t.seconds for t in timers}
         report.stage_cpu_seconds = {t.name: t.cpu for t in timers}
     report.seconds = time.perf_counter() - started

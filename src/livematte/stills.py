@@ -26,8 +26,10 @@ import cv2
 
 from . import studio
 from .config import BackgroundConfig, Config, DecontaminateConfig, ShadowConfig
+from .engine.subject import stills_engine
 from .errors import LivematteError, OutputError
 from .frame import Frame
+from .leftovers import prepare_folder
 from .output_facts import OutputFacts, output_facts, recheck, solid_colour
 from .quality import QualityCheck, Verdict
 from .report import flagged_lines, image_lines
@@ -162,7 +164,7 @@ class StillsBatch:
         if fmt == "jpg" and config.background.spec.strip().lower() == "transparent" and not self.mask_only:
             # JPEG has no alpha: a JPEG cut-out with no background asked for goes on white.
             self.config = replace(config, background=replace(config.background, spec="white"))
-        self.engine = engine if engine is not None else self._load_engine(config.engine.model)
+        self.engine = engine if engine is not None else stills_engine(self.config.stills, self._load_engine)
         second = self._load_engine(config.quality.second_model) if config.quality.second_model else None
         self.quality = QualityCheck(config.quality, feather=config.refine.feather, second=second)
         self.colour = None if self.mask_only else solid_colour(self.config.background.spec)
@@ -256,6 +258,7 @@ class StillsBatch:
     ) -> Summary:
         outdir = Path(outdir)
         check_outdir(inputs, outdir)
+        prepare_folder(outdir)      # a read-only folder: one error now, not one per image
         images, ignored = find_images(inputs, exclude=outdir)
         jobs, refused = plan(images, outdir, self.suffix)
         summary = Summary(failed=list(refused), ignored=ignored, strict=self.config.quality.strict)

@@ -7,13 +7,13 @@ from pathlib import Path
 from ..engine import provision
 from ..engine.spec import ModelSpec, available_specs, find_spec
 
-DEFAULT_PULL = ["selfie", "selfie_landscape"]
+DEFAULT_PULL = ["selfie", "selfie_landscape", "isnet"]     # what live, files and stills use by default
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     sub = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
     sub.add_parser("list", help="show each model, its source and licence, whether it is cached and verified")
-    pull = sub.add_parser("pull", help="download, check, convert and cache models (default: the selfie ones)")
+    pull = sub.add_parser("pull", help="download, check, convert and cache models (default: those the jobs use)")
     pull.add_argument("names", nargs="*", metavar="NAME", help="model names or spec .toml paths")
     verify = sub.add_parser("verify", help="check cached models against their recorded sha256 (default: all)")
     verify.add_argument("names", nargs="*", metavar="NAME")

@@ -50,6 +50,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="a flagged output (empty, background kept, ...) fails the batch")
     parser.add_argument("--second-model", metavar="MODEL",
                         help="cross-check every cut-out with this model; flag model_disagreement")
+    parser.add_argument("--subject", choices=["auto", "person", "object"],
+                        help="what the stills show, for the default pair of models (general + person prior): "
+                             "auto decides per image (default); --model NAME uses one model alone")
     add_pipeline_arguments(parser, video=False)
     add_product_arguments(parser)
 
@@ -83,6 +86,8 @@ def run(args: argparse.Namespace) -> int:
                 "workers": args.workers,
                 "overwrite": args.overwrite or None,
                 "quality": args.quality,
+                "model": args.model,
+                "subject": args.subject,
             },
             "input": {"max_pixels": args.max_pixels},
             "quality": {"strict": args.strict or None, "second_model": args.second_model},
@@ -91,7 +96,8 @@ def run(args: argparse.Namespace) -> int:
     )
     config = merge(config, product_overrides(args), "<command line>")
     batch = StillsBatch(config)
-    summary = batch.run(args.inputs, args.output, progress=not args.no_progress)
+    # no bar drawn into a log: only when stderr is a terminal
+    summary = batch.run(args.inputs, args.output, progress=not args.no_progress and sys.stderr.isatty())
     print(format_summary(summary), file=sys.stdout)
     if args.report:
         write_json(args.report, stills_report(summary))

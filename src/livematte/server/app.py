@@ -52,8 +52,8 @@ class LiveService:
         if source:
             self.feed = SourceFeed(source, lambda: LiveProcessor(self.config, engine, name="source"),
                                    config.input.source_options())
-        self.uploads = Uploads(config.live.max_upload_bytes, config.input.max_pixels)
-        self.settings_lock = asyncio.Lock()   # one settings change at a time: one image decoded at a time
+        self.settings_lock = asyncio.Lock()   # one settings change or upload decode at a time: one image
+        self.uploads = Uploads(config.live.max_upload_bytes, config.input.max_pixels, self.settings_lock)
         self._timeouts: set[asyncio.Task] = set()
 
     # -- peers ------------------------------------------------------------------------------------

@@ -1,6 +1,7 @@
 """Uploaded background images: received to a private folder within a byte limit, checked to be a PNG,
 JPEG or WebP within [input] max_pixels from its header before a pixel is decoded, decoded once to prove it
-is whole, and deleted as soon as no background uses it.
+is whole, kept at most STORED_SIDE pixels on its long side (a live background is never drawn larger, and
+every later build of it then reads the small copy), and deleted as soon as no background uses it.
 
 A client names an upload by its id (`upload:ID`), never by a path; the server turns that into its own
 `image:PATH` spec, and turns the path back into `upload:ID` before anything is shown to a client.
@@ -18,6 +19,7 @@ from ..errors import ConfigError
 log = logging.getLogger(__name__)
 
 FORMATS = {"PNG": ".png", "JPEG": ".jpg", "WEBP": ".webp"}
+STORED_SIDE = 3840
 
 
 class UploadError(ConfigError):
@@ -27,13 +29,14 @@ class UploadError(ConfigError):
 
 
 class Uploads:
-    def __init__(self, max_bytes: int, max_pixels: int) -> None:
+    def __init__(self, max_bytes: int, max_pixels: int, decode_lock: asyncio.Lock | None = None) -> None:
         self.max_bytes, self.max_pixels = max_bytes, max_pixels
         self._dir = tempfile.TemporaryDirectory(prefix="livematte-uploads-")
         self.folder = Path(self._dir.name)
         self._files: dict[str, Path] = {}
         self._pending: set[str] = set()       # received, not yet in a background: collect() leaves them
-        self._decode = asyncio.Semaphore(1)   # one decode at a time: peak memory is one image at the limit
+        # one decode at a time (shared with the settings that build backgrounds): one image at the limit
+        self._decode = decode_lock or asyncio.Lock()
 
     async def receive(self, part) -> str:
         """Stream one multipart part to disk and check it; returns its id. UploadError (400/413) if refused,
@@ -71,8 +74,15 @@ class Uploads:
                 if width * height > self.max_pixels:
                     raise UploadError(413, f"{what}: {width}×{height} = {width * height:,} pixels is above "
                                            f"[input] max_pixels = {self.max_pixels:,}")
+                image.draft("RGB", (STORED_SIDE, STORED_SIDE))       # JPEG: decoded at a reduced scale
                 image.load()                                          # every pixel: a truncated file fails
-                return FORMATS[image.format]
+                if max(image.size) <= STORED_SIDE:
+                    return FORMATS[image.format]
+                image.thumbnail((STORED_SIDE, STORED_SIDE))
+                small = path.with_suffix(".small")
+                image.save(small, format="PNG", compress_level=1)
+            small.replace(path)
+            return ".png"
         except UploadError:
             raise
         except UnidentifiedImageError:

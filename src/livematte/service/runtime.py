@@ -15,6 +15,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from ..config import Config, EngineConfig, ServiceConfig
+from ..engine.subject import stills_engine
 from ..stills import Job, StillsBatch
 from .options import job_config, suffix
 from .store import Store
@@ -51,7 +52,9 @@ class Runtime:
             batch = self._batches.get(key)
         if batch is None:
             config = job_config(options, self.config)
-            batch = StillsBatch(config, engine=self.engine(config.engine))
+            # the stills default pairs two models (engine/subject.py); each is loaded once and kept
+            engine = stills_engine(config.stills, lambda name: self.engine(replace(config.engine, model=name)))
+            batch = StillsBatch(config, engine=engine)
             with self._lock:
                 batch = self._batches.setdefault(key, batch)
         return batch

@@ -24,6 +24,7 @@ from ..config import OutputConfig
 from ..errors import OutputError
 from ..frame import Frame
 from ..interrupts import held_off
+from ..leftovers import check_writable, remove_video_partials
 from . import codecs
 from .rgb import premultiplied
 
@@ -58,6 +59,8 @@ class FileSink:
         if not folder.is_dir():
             raise OutputError(f"{self.path}: folder {folder} does not exist")
         self._temp = str(folder / f".{Path(self.path).stem}.partial-{os.getpid()}{suffix}")
+        remove_video_partials(Path(self.path))
+        check_writable(folder, self.path)      # fail now, not after the first frame's work
         self._container = None
         self._audio_in = None
         self._audio_out = None

@@ -20,6 +20,7 @@ import numpy as np
 from PIL import Image
 
 from ..errors import OutputError
+from ..leftovers import remove_still_temps
 
 SUFFIXES = {"png": ".png", "jpg": ".jpg", "webp": ".webp", "psd": ".psd"}   # .psd: sinks/psd.py
 _FORMATS = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".webp": "WEBP"}
@@ -68,6 +69,7 @@ def write_image(
         pixels = clear_transparent(pixels)
     image = Image.fromarray(pixels, _MODES[channels])
     path.parent.mkdir(parents=True, exist_ok=True)
+    remove_still_temps(path)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as file:

@@ -11,6 +11,7 @@ import numpy as np
 from ..config import OutputConfig
 from ..errors import OutputError
 from ..frame import Frame
+from ..leftovers import check_writable, remove_frame_partials
 
 log = logging.getLogger(__name__)
 
@@ -32,7 +33,12 @@ class PngSequenceSink:
         self._matte_only = config.matte_only
         self.frames_written = 0
         self.warnings: list[str] = []
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        try:
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise OutputError(f"{path}: cannot make the folder {Path(path).parent}: {exc.strerror or exc}") from None
+        check_writable(Path(path).parent, path)
+        remove_frame_partials(path)
 
     def write(self, frame: Frame) -> None:
         image = frame.alpha if self._matte_only else frame.output

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import os
+import time
 from collections import deque
 from collections.abc import Iterator
 from fractions import Fraction
@@ -39,9 +40,10 @@ class AvSource:
     def __init__(self, uri: str, *, live: bool = False, format: str | None = None,
                  av_options: dict | None = None,
                  retries: int = 3, timeout_s: float = 10.0, threads: int = 0, audio: bool = True,
-                 max_pixels: int = DEFAULT_MAX_PIXELS):
+                 max_pixels: int = DEFAULT_MAX_PIXELS, listen_timeout_s: float = 600.0):
         self.uri = str(uri)
         self.max_pixels = max_pixels
+        self.listen_timeout_s = listen_timeout_s
         self.live = live
         self.network = self.uri.startswith(_NETWORK)
         self.retries = retries
@@ -57,6 +59,9 @@ class AvSource:
         if self._format is None and self.uri.startswith("/dev/video"):
             self._format = "v4l2"
         self._av_options = {k: str(v) for k, v in (av_options or {}).items()}
+        # Waiting for a publisher to push (RTMP listen=1, RTSP rtsp_flags=listen): its end is the end
+        self.listening = (self._av_options.get("listen", "0") not in ("", "0")
+                          or "listen" in self._av_options.get("rtsp_flags", ""))
         self._container = self._open()
         self._setup()
         self._pending: Frame | None = None
@@ -68,7 +73,10 @@ class AvSource:
         local = not self.network and self._format not in ("v4l2", "image2") and "://" not in self.uri
         if local and not os.path.exists(self.uri):
             raise InputNotFound(f"{self.uri}: no such file")
-        timeout = (self.timeout_s, self.timeout_s) if (self.network or self.live) else None
+        # A listener waits [input] listen_timeout_s for its publisher (time to start OBS), then timeout_s
+        # between packets like any stream.
+        first = self.listen_timeout_s if self.listening else self.timeout_s
+        timeout = (first, self.timeout_s) if (self.network or self.live) else None
         options = dict(self._av_options)
         if self.live and not self.network:
             # Cameras: newest data, no deep buffering. Not for network streams: nobuffer drops the packets
@@ -79,11 +87,17 @@ class AvSource:
             # ...and probe 1 s rather than 5 s: the probed packets are kept, so this is the stream's start-up
             # delay and the backlog a live viewer starts behind by. Enough for a keyframe at a 1 s GOP.
             options.setdefault("analyzeduration", "1000000")
+        started = time.monotonic()
         try:
             return av.open(self.uri, format=self._format, options=options, timeout=timeout)
         except FileNotFoundError:
             raise InputNotFound(f"{self.uri}: no such file or device") from None
         except (av.FFmpegError, OSError) as exc:
+            if timeout is not None and time.monotonic() - started >= 0.9 * first:
+                # FFmpeg says "Immediate exit requested" or "Invalid data found": the clock ran out
+                what, key = ("no publisher connected", "listen_timeout_s") if self.listening else \
+                    ("no answer", "timeout_s")
+                raise InputError(f"{self.uri}: {what}: timed out after {first:g} s ([input] {key})") from None
             raise InputError(f"{self.uri}: cannot open as video: {exc}") from None
 
     def _setup(self) -> None:
@@ -183,11 +197,18 @@ class AvSource:
                     packets += 1
                     demux_errors = 0
                     yield from self._decode(packet, packets)
-                if self.live and reconnects < self.retries:
+                if self.live and not self.listening and reconnects < self.retries:
                     raise EOFError("end of stream")
                 yield from self._decode(None, packets)
                 return
             except (av.FFmpegError, OSError, EOFError) as exc:
+                if self.listening:
+                    # The publisher went away (OBS stopped, or its connection dropped): that is the end of
+                    # what it pushed; listening again would only wait for the next push.
+                    self.warnings.append(f"{self.uri}: the publisher's stream ended after {packets} video packets "
+                                         f"({getattr(exc, 'strerror', None) or exc})")
+                    yield from self._decode(None, packets)
+                    return
                 if not (self.network or self.live):
                     # A damaged file: note it and carry on demuxing from where the demuxer got to.
                     demux_errors += 1

@@ -27,6 +27,7 @@ from PIL import Image, ImageCms, ImageOps, UnidentifiedImageError
 
 from ..config import InputConfig
 from ..errors import InputError, InputNotFound
+from ..truncation import psd_truncation
 from . import deep
 from .raw import RAW_SUFFIXES, develop_raw
 
@@ -197,6 +198,8 @@ def _open_psd(path: Path, max_pixels: int) -> Image.Image:
     height, width = struct.unpack(">II", header[14:22])
     if width * height > max_pixels:
         raise _too_large(path, width, height, max_pixels)
+    if cut := psd_truncation(path):
+        raise InputError(f"{path}: truncated Photoshop file: {cut}")
     try:
         from psd_tools import PSDImage
     except ImportError:
