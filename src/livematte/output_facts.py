@@ -21,9 +21,9 @@ SUBJECT_ALPHA = 26          # alpha (10 %) from which a pixel counts as visible 
 # preset), which is the matte's doing, not the encoder's; the shop's check_written skips all non-white content.
 MATTE_ALPHA = 1
 OFF_COLOUR = 16             # without an alpha, a pixel this far from the background colour is subject
-# ... and for the pure check, this far: the matte's faint tail (up to 16 levels off) is what JPEG rings
-# around, and read as background it lay 8-9 px from what OFF_COLOUR tells (girl-3: 18 pixels at 7 px).
-FAINT_LEVELS = 4
+# ... and for the pure check, this far: JPEG rings around the matte's faint tail (up to 16 levels off),
+# which read as background lies 8-9 px from what OFF_COLOUR tells (girl-3: 10 pixels off at 7 px, at 4: 1).
+FAINT_LEVELS = 2
 
 
 @dataclass(frozen=True)
