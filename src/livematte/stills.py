@@ -212,7 +212,9 @@ class StillsBatch:
             if studio.wants_tiles(still, self.config.stills.tile_pixels, self._stages(), KeepSourceAlpha):
                 alpha = studio.write_tiled(job.output, still, self._stages(), mask_only=self.mask_only,
                                            quality=self.config.stills.quality)
-                # The white of a tiled (huge) output is not decoded back: size and fill only.
+                # The white of a tiled (huge) output is not decoded back: size and fill only. The image
+                # goes first: the facts' full-size masks would otherwise come on top of it at the peak.
+                del still
                 return self._done(job, alpha, self.quality.assess(alpha), check_colour=False)
             frame = Frame(image=still.image, origin=str(job.source), source_alpha=still.alpha)
             stages = self._stages()

@@ -100,8 +100,7 @@ async def read_fields(request, uploads: Uploads) -> tuple[dict[str, Any], str | 
                 upload_id = await uploads.receive(part)
                 fields["background"] = f"upload:{upload_id}"
             elif part.name in FIELDS and part.name not in fields:
-                text = await part.read_chunk(MAX_SPEC * 4)
-                fields[part.name] = text.decode("utf-8", "replace").strip()
+                fields[part.name] = (await _read_text(part)).decode("utf-8", "replace").strip()
             else:
                 raise ConfigError(f"POST /settings: unexpected form field {str(part.name)[:40]!r}")
     except BaseException:
@@ -109,3 +108,12 @@ async def read_fields(request, uploads: Uploads) -> tuple[dict[str, Any], str | 
             uploads.settled(upload_id)
         raise
     return fields, upload_id
+
+
+async def _read_text(part, limit: int = MAX_SPEC * 4) -> bytes:
+    """A form field whole, up to `limit` bytes: one read_chunk gives only what one read of the socket
+    gave, so a value split across TCP segments (`color:#00` + `b140`) arrived cut short."""
+    text = b""
+    while len(text) < limit and (chunk := await part.read_chunk(limit)):
+        text += chunk
+    return text[:limit]

@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import OutputError
+from ..leftovers import remove_still_temps
 from .images import _FILE_MODE
 
 _COLOUR_TYPES = {1: 0, 3: 2, 4: 6}      # channels → PNG colour type (grey, RGB, RGBA)
@@ -54,6 +55,7 @@ def write_png(path: str | os.PathLike, height: int, width: int, bands: Iterable[
         raise OutputError(f"{path}: cannot write {channels} channels at {depth} bits as PNG")
     dtype = np.uint16 if depth == 16 else np.uint8
     path.parent.mkdir(parents=True, exist_ok=True)
+    remove_still_temps(path)        # an earlier, interrupted write's temporary file
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as file:

@@ -29,6 +29,7 @@ import numpy as np
 from PIL import Image
 
 from ..errors import OutputError
+from ..leftovers import remove_still_temps
 from .images import _FILE_MODE
 
 CUTOUT = "Cut-out"
@@ -63,6 +64,7 @@ def write_psd(path: str | os.PathLike, image: np.ndarray, alpha: np.ndarray, *,
         psd.image_resources[Resource.ICC_PROFILE] = ImageResource(key=Resource.ICC_PROFILE, data=icc)
     _set_preview(psd, image, alpha, background)
     path.parent.mkdir(parents=True, exist_ok=True)
+    remove_still_temps(path)        # an earlier, interrupted write's temporary file
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as file:
