@@ -52,7 +52,7 @@ def test_video_background_holds_still_and_follows_real_change():
 
 def test_i420_background_holds_still_too():
     composite = Composite("blur", i420=True)
-    outputs = [composite(_frame(i, seed=i, x=320 + 6 * i)).output.copy() for i in range(3)]
+    outputs = [composite(_frame(i, seed=i, x=320 + 6 * i)).output_i420.copy() for i in range(3)]
     y = [o[:360] for o in outputs]
     assert np.array_equal(y[1][:, :200], y[2][:, :200]) and np.array_equal(y[1][:, 460:], y[2][:, 460:])
 

@@ -252,8 +252,10 @@ def test_an_upload_is_deleted_once_no_background_uses_it(serve):
 # -- case 3: a reachable address needs a token --------------------------------------------------------
 def test_a_reachable_address_without_a_token_does_not_start(tmp_path):
     server = Serve(tmp_path, "--host", "0.0.0.0", env={"LIVEMATTE_TOKEN": ""})
-    assert server.proc.wait(DEADLINE_S) != 0
-    server.stop()
+    try:
+        assert server.proc.wait(DEADLINE_S) != 0
+    finally:
+        server.stop()           # a server that did start (before the fix) is stopped, not left running
     log = server.log_path.read_text()
     assert "LIVEMATTE_TOKEN" in log and "[live] token" in log and "Traceback" not in log, log
 

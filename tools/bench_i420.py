@@ -2,7 +2,7 @@
 """The composite's cost into a yuv420p encoder, RGB path vs I420 path, median ms at 1080p, OpenCV on one thread.
 
 RGB path (as before): Composite → frame.output RGB → the sink's cv2 RGB→I420 → av.VideoFrame.
-I420 path: Composite(i420=True) → frame.output I420 → av.VideoFrame (the sink's wrap, nothing else).
+I420 path: Composite(i420=True) → frame.output_i420 → av.VideoFrame (the sink's wrap, nothing else).
 A real decoded frame (with its Frame.yuv) and a soft elliptical alpha; each measurement gets a copy of the
 frame's arrays, as a new frame would be, so no per-image cache (the shared reduced copy) is warm unless
 `warm` says the engine already made the blur's reduced copy. The two paths alternate, frame by frame.
@@ -56,7 +56,7 @@ def main() -> int:
 
     def i420_path(composite, f):
         start = time.perf_counter()
-        av.VideoFrame.from_ndarray(composite(f).output, format="yuv420p")
+        av.VideoFrame.from_ndarray(composite(f).output_i420, format="yuv420p")
         return time.perf_counter() - start
 
     print(f"{w}x{h}, OpenCV threads 1, median of {args.frames} frames (first 10 dropped)")

@@ -176,9 +176,6 @@ class QualityConfig:
     min_agreement: float = 0.5     # "model_disagreement": IoU with second_model below this
     second_model: str = ""         # a model name to cross-check every still with; "" = none (it costs a run)
     strict: bool = False           # a flagged output fails the batch (non-zero exit)
-    # Pure background check (solid colour backgrounds): pixels this close to the subject may differ from
-    # the colour (JPEG ringing stays inside its 8×8 block, 16×16 with chroma subsampling); farther, none.
-    white_margin: int = 16
 
     def __post_init__(self):
         _in_range("min_coverage", self.min_coverage, 0.0, 1.0)
@@ -190,7 +187,6 @@ class QualityConfig:
         for level, value in enumerate(self.max_middling):
             _in_range(f"max_middling[{level}]", value, 0.0, 1.0)
         _in_range("min_agreement", self.min_agreement, 0.0, 1.0)
-        _in_range("white_margin", self.white_margin, 0, 1000)
 
 
 @dataclass(frozen=True)

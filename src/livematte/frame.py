@@ -35,9 +35,11 @@ class Frame:
     coarse: np.ndarray | None = None
     yuv: np.ndarray | None = None
     foreground: np.ndarray | None = None
-    # Set by a stage that composites: what a sink writes. H×W×3 (opaque) or H×W×4 (RGBA) uint8, or, only
-    # when the composite was built for a yuv420p file sink, the I420 (3H/2)×W uint8 array (see `yuv`).
+    # Set by a stage that composites: what a sink writes. Always RGB(A): H×W×3 (opaque) or H×W×4 uint8.
     output: np.ndarray | None = None
+    # Set instead of `output` only by a composite built for a yuv420p file sink: the same picture as
+    # the I420 (3H/2)×W uint8 array (laid out as `yuv`) that the encoder takes as is.
+    output_i420: np.ndarray | None = None
     # Free-form provenance for logs and error messages (file name, stream URL).
     origin: str = ""
     # A source sets this on the first frame after a seek, a size change or a scene cut.

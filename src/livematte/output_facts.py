@@ -1,7 +1,7 @@
 """What a seller checks on each written output, measured on the file as encoded: its size, the subject's
 bounding box and fill (the box against the canvas), and on a solid-colour background whether every
 background pixel is exactly that colour (pure). The stills batch records them (report.py prints and writes
-them); the framing code can reuse subject_box, fill_of and impure_background.
+them); the framing code can reuse subject_box and fill_of, the shop's pure-white stage impure_background.
 """
 from __future__ import annotations
 
@@ -18,9 +18,12 @@ from PIL import Image
 SUBJECT_ALPHA = 26          # alpha (10 %) from which a pixel counts as visible subject, for the fill
 # The pure-background check counts every pixel the matte keeps at all (alpha >= 1) as subject: JPEG rings
 # 5-8 px around the faint tail of a matte (254s 16-22 px from the alpha >= 26 edge, measured on the amazon
-# preset), which is the matte's doing, not the encoder's; the shop's check_written agrees (pure_white.py).
+# preset), which is the matte's doing, not the encoder's; the shop's check_written skips all non-white content.
 MATTE_ALPHA = 1
 OFF_COLOUR = 16             # without an alpha, a pixel this far from the background colour is subject
+# ... and for the pure check, this far: JPEG rings around the matte's faint tail (up to 16 levels off),
+# which read as background lies 8-9 px from what OFF_COLOUR tells (girl-3: 10 pixels off at 7 px, at 4: 1).
+FAINT_LEVELS = 2
 
 
 @dataclass(frozen=True)
@@ -67,15 +70,22 @@ def fill_of(box: tuple[int, int, int, int] | None, width: int, height: int) -> f
 
 def impure_background(pixels: np.ndarray, subject: np.ndarray, colour: tuple[int, int, int],
                       margin: int) -> int:
-    """How many background pixels are not exactly `colour`. Background: every pixel farther than `margin`
-    (in each axis) from the subject mask, so JPEG ringing right at the edge is allowed and a 254 away from
-    the subject is not. `pixels` is H×W×3 RGB, uint8 or uint16 (a 16-bit colour is the 8-bit one × 257)."""
+    """How many background pixels are not exactly `colour`: the one pure-background check, used by the
+    report and by the shop's check_written (stages/pure_white.py). Background: every pixel farther than
+    `margin` (in each axis) from the non-zero pixels of `subject`, so JPEG ringing right at the edge is
+    allowed and a 254 away from the subject is not. `pixels` is H×W×3 RGB, uint8 or uint16 (a 16-bit
+    colour is the 8-bit one × 257)."""
+    exact = _near_colour(pixels, colour, 0)
+    # Pixels neither near the subject nor exactly the colour (OpenCV's masks: 20× numpy's here at 2000²).
+    return cv2.countNonZero(cv2.bitwise_not(cv2.bitwise_or(exact, near_subject(subject, margin))))
+
+
+def near_subject(subject: np.ndarray, margin: int) -> np.ndarray:
+    """uint8 mask, 255 within `margin` pixels (Chebyshev) of any non-zero pixel of `subject`."""
     near = cv2.compare(subject.view(np.uint8) if subject.dtype == bool else subject, 0, cv2.CMP_GT)   # 0/255
     if margin > 0:
         near = cv2.dilate(near, cv2.getStructuringElement(cv2.MORPH_RECT, (2 * margin + 1, 2 * margin + 1)))
-    exact = _near_colour(pixels, colour, 0)
-    # Pixels neither near the subject nor exactly the colour (OpenCV's masks: 20× numpy's here at 2000²).
-    return cv2.countNonZero(cv2.bitwise_not(cv2.bitwise_or(exact, near)))
+    return near
 
 
 def output_facts(path: str | os.PathLike, alpha: np.ndarray | None, colour: tuple[int, int, int] | None,
@@ -97,8 +107,8 @@ def output_facts(path: str | os.PathLike, alpha: np.ndarray | None, colour: tupl
     facts = OutputFacts(width, height, size, box, fill_of(box, width, height))
     if colour is None or pixels is None or pixels.ndim != 3 or subject is None:
         return facts
-    impure = impure_background(pixels, _subject(pixels, alpha, colour, (height, width), MATTE_ALPHA), colour,
-                               margin)
+    matte = _subject(pixels, alpha, colour, (height, width), MATTE_ALPHA, FAINT_LEVELS)
+    impure = impure_background(pixels, matte, colour, margin)
     hex_colour = "#" + "".join(f"{c:02x}" for c in colour)
     return OutputFacts(width, height, size, box, facts.fill, hex_colour, impure == 0, impure)
 
@@ -146,7 +156,7 @@ def recheck(path: str | os.PathLike, check, colour: tuple[int, int, int] | None,
     return verdict, output_facts(path, alpha, colour, margin, pixels=pixels)
 
 
-def _subject(pixels, alpha, colour, shape, threshold: int) -> np.ndarray | None:
+def _subject(pixels, alpha, colour, shape, threshold: int, tolerance: int = OFF_COLOUR) -> np.ndarray | None:
     """The visible subject as a 0/1 mask at the output's size: from the matte, else from the colours."""
     if pixels is not None and pixels.ndim == 3 and pixels.shape[2] == 4:
         alpha = pixels[..., 3] if pixels.dtype == np.uint8 else (pixels[..., 3] >> 8).astype(np.uint8)
@@ -155,7 +165,7 @@ def _subject(pixels, alpha, colour, shape, threshold: int) -> np.ndarray | None:
     if pixels is None or pixels.ndim != 3:
         return None
     # Framed onto a new canvas with no matte at that size: what differs from the background colour.
-    return cv2.bitwise_not(_near_colour(pixels, colour, OFF_COLOUR))
+    return cv2.bitwise_not(_near_colour(pixels, colour, tolerance))
 
 
 def _near_colour(pixels: np.ndarray, colour: tuple[int, int, int], tolerance: int) -> np.ndarray:

@@ -246,13 +246,13 @@ class StillsBatch:
 
     def _skipped(self, job: Job) -> Outcome:
         """An output from an earlier run: its flags and facts are read back from it (output_facts.recheck)."""
-        verdict, facts = recheck(job.output, self.quality, self.colour, self.config.quality.white_margin,
+        verdict, facts = recheck(job.output, self.quality, self.colour, self.config.pure_white.band,
                                  self.config.stills.tile_pixels)
         return Outcome("skipped", job.source, job.output, "output exists", verdict=verdict, facts=facts)
 
     def _done(self, job: Job, alpha, verdict: Verdict, *, check_colour: bool = True) -> Outcome:
         colour = self.colour if check_colour else None
-        facts = output_facts(job.output, alpha, colour, self.config.quality.white_margin)
+        facts = output_facts(job.output, alpha, colour, self.config.pure_white.band)
         return Outcome("done", job.source, job.output, verdict=verdict, facts=facts)
 
     def run(

@@ -6,8 +6,8 @@ frame rate survives. The file is written under a temporary name in the same fold
 place when closed; an interrupted render is finalised into a valid file of what was done, a failed
 one leaves nothing.
 
-A frame's output may already be I420 (a composite built for a yuv420p output, see Frame.output): it is
-then handed to the encoder as is, with no conversion at all.
+A frame may carry its output as I420 (Frame.output_i420, from a composite built for a yuv420p output):
+it is then handed to the encoder as is, with no conversion at all.
 """
 from __future__ import annotations
 
@@ -38,12 +38,6 @@ def takes_i420(kind: str) -> bool:
     return codecs.codec(kind).takes_i420
 
 
-def _is_i420(frame: Frame, image: np.ndarray) -> bool:
-    """Is this the composite's I420 output ((3H/2)×W for an H×W frame), rather than an RGB(A) picture?"""
-    return (image is frame.output and image.ndim == 2 and frame.height % 2 == 0
-            and image.shape == (frame.height * 3 // 2, frame.width))
-
-
 class FileSink:
     def __init__(self, path: str, config: OutputConfig, *, kind: str, like=None):
         self.path = str(path)
@@ -71,8 +65,7 @@ class FileSink:
 
     # -- writing -------------------------------------------------------------------------------------
     def write(self, frame: Frame) -> None:
-        image = self._image(frame)
-        planar = _is_i420(frame, image)
+        image, planar = self._image(frame)
         if self._container is None:
             self._open(frame, image, planar)
         av_frame = self._av_frame(frame, image, planar)
@@ -104,14 +97,15 @@ class FileSink:
             return av.VideoFrame.from_ndarray(cv2.cvtColor(image, code), format="yuv420p")
         return av.VideoFrame.from_ndarray(image, format=self._in_format)
 
-    def _image(self, frame: Frame) -> np.ndarray:
+    def _image(self, frame: Frame) -> tuple[np.ndarray, bool]:
+        """What to encode, and whether it is the composite's I420 (Frame.output_i420) or a picture."""
         if self._config.matte_only:
             if frame.alpha is None:
                 raise OutputError(f"{frame.describe()}: --matte-only needs an alpha, and no stage set one")
-            return frame.alpha
+            return frame.alpha, False
+        if frame.output_i420 is not None:
+            return frame.output_i420, True
         image = frame.output if frame.output is not None else frame.image
-        if _is_i420(frame, image):
-            return image
         if image.ndim == 3 and image.shape[2] == 4 and self._codec.alpha_format is None:
             # No alpha in this codec: flatten the transparent output onto black (what players would show);
             # premultiplied RGBA is that picture, and the YUV conversion below ignores the 4th channel.
@@ -122,7 +116,7 @@ class FileSink:
             image = premultiplied(image)
         if self._codec.even_size and (image.shape[0] % 2 or image.shape[1] % 2):
             image = np.ascontiguousarray(image[: image.shape[0] // 2 * 2, : image.shape[1] // 2 * 2])
-        return image
+        return image, False
 
     def _resize(self, frame: Frame, image: np.ndarray) -> np.ndarray:
         h, w = self._size

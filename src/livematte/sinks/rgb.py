@@ -16,6 +16,8 @@ def premultiplied(rgba: np.ndarray) -> np.ndarray:
 
 def output_rgb(frame: Frame) -> np.ndarray:
     """The composited output as opaque H×W×3 RGB for sinks that carry no alpha (WebRTC, cameras, MJPEG)."""
+    if frame.output is None and frame.output_i420 is not None:
+        return cv2.cvtColor(frame.output_i420, cv2.COLOR_YUV2RGB_I420)
     out = frame.output if frame.output is not None else frame.image
     if out.ndim == 3 and out.shape[2] == 4:
         return cv2.cvtColor(premultiplied(out), cv2.COLOR_RGBA2RGB)

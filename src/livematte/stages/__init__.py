@@ -18,7 +18,7 @@ def build_stages(config: Config, engine, *, video: bool = True, i420: bool = Fal
     """matte: engine → temporal smoothing (video only); edges: refinement → decontamination;
     composite: compositing. See plan.py for what each group means to the threads that run them.
 
-    i420: the output goes to a yuv420p encoder, so the composite may output I420 (see Frame.output)."""
+    i420: the output goes to a yuv420p encoder, so the composite may output I420 (Frame.output_i420)."""
     from ..engine.base import CoarseMatte
     from .backgrounds import kind_of
     from .composite import Composite

@@ -7,7 +7,7 @@ thread: 3 ms, where cv2.blendLinear with float weights takes 7 ms (15 ms into fr
 numpy ~35 ms.
 
 Built with i420=True (only for a yuv420p file output), an opaque composite of an even-sized frame is
-done in I420 instead (stages/i420.py): frame.output is then the (3H/2)×W picture the encoder takes,
+done in I420 instead (stages/i420.py): frame.output_i420 is then the (3H/2)×W picture the encoder takes,
 half the bytes to blend and no RGB→I420 conversion in the sink. The foreground is the source's decoded
 planes (frame.yuv) unless a decontaminated colour was set; anything else converts as the sink would
 have. Whatever can't be done in I420 (a background without render_i420) takes the RGB path.
@@ -55,7 +55,7 @@ class Composite:
         if self.i420 and yuv.fits(frame.height, frame.width):
             out = self._over_i420(frame, fg, shadow)
             if out is not None:
-                return replace(frame, output=out)
+                return replace(frame, output_i420=out)
         bg = self.background.render(frame)
         if shadow is not None:
             bg = darken(bg, shadow)

@@ -7,7 +7,8 @@ checker reads as an off-white background. So every non-white pixel of the compos
 `reach` of the visible subject, and, after JPEG, within reach + band = 15 pixels of it: inside the
 batch report's white_margin (16), which decides `pure_background` the same way. After the file is written,
 `check_written` decodes it and compares it with what was encoded: outside a band of `band` pixels
-around anything that is not white (the subject, its shadow) every pixel must be 255.
+around anything that is not white (the subject, its shadow) every pixel must be 255 (the report's own
+check, output_facts.impure_background, with the same `band`).
 
 Why that holds for JPEG: a JPEG block (8×8 at 4:4:4) that is all 255 decodes to all 255 in
 libjpeg(-turbo); the DC step rounds back to 255 at every quality. Ringing stays inside blocks that hold
@@ -29,9 +30,10 @@ from PIL import Image
 from ..config import PureWhiteConfig
 from ..errors import OutputError
 from ..frame import Frame
-from ..output_facts import SUBJECT_ALPHA
+from ..output_facts import SUBJECT_ALPHA, impure_background, near_subject
 
 log = logging.getLogger(__name__)
+WHITE = (255, 255, 255)
 
 
 class SnapAlpha:
@@ -58,19 +60,15 @@ class SnapAlpha:
 
 
 def content_band(pixels: np.ndarray, band: int) -> np.ndarray:
-    """uint8 mask, 255 within `band` pixels (Chebyshev) of any pixel that is not pure white."""
+    """uint8 mask, 255 within `band` pixels (Chebyshev) of any pixel that is not pure white: the pixels
+    check_written lets JPEG ring."""
+    return near_subject(_content(pixels), band)
+
+
+def _content(pixels: np.ndarray) -> np.ndarray:
+    """uint8 mask, 255 where a pixel is not pure white (the subject, its shadow)."""
     grey = pixels if pixels.ndim == 2 else cv2.min(cv2.min(pixels[..., 0], pixels[..., 1]), pixels[..., 2])
-    content = cv2.compare(grey, 255, cv2.CMP_LT)
-    if band == 0:
-        return content
-    return cv2.dilate(content, np.ones((2 * band + 1, 2 * band + 1), np.uint8))
-
-
-def off_white(decoded: np.ndarray, band_mask: np.ndarray) -> int:
-    """How many pixels outside the band are not exactly (255, 255, 255)."""
-    grey = decoded if decoded.ndim == 2 else cv2.min(cv2.min(decoded[..., 0], decoded[..., 1]), decoded[..., 2])
-    stray = cv2.bitwise_and(cv2.compare(grey, 255, cv2.CMP_LT), cv2.bitwise_not(band_mask))
-    return int(cv2.countNonZero(stray))
+    return cv2.compare(grey, 255, cv2.CMP_LT)
 
 
 def decode(path: Path) -> np.ndarray:
@@ -85,13 +83,13 @@ def check_written(path: Path, pixels: np.ndarray, cfg: PureWhiteConfig, rewrite)
     first write was already exact. Raises OutputError naming the file when even quality 100 fails."""
     if pixels.ndim == 3 and pixels.shape[2] == 4:
         return 0  # transparent output: there is no white to check
-    band_mask = content_band(pixels, cfg.band)
-    stray = off_white(decode(path), band_mask)
+    content = _content(pixels)
+    stray = impure_background(decode(path), content, WHITE, cfg.band)
     if stray == 0:
         return 0
     log.info("%s: %d background pixels off white after encoding; writing it at quality 100", path, stray)
     rewrite(100)
-    stray = off_white(decode(path), band_mask)
+    stray = impure_background(decode(path), content, WHITE, cfg.band)
     if stray:
         raise OutputError(
             f"{path}: {stray} background pixels more than {cfg.band} px from the subject are not pure "
