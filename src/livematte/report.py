@@ -16,11 +16,14 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
+from .atomic import atomic_file
+
 SCHEMA_VERSION = 1
+
+
 def record(outcome) -> dict[str, Any]:
     """One stills Outcome as a report record."""
     verdict = outcome.verdict
@@ -104,15 +107,7 @@ def flagged_lines(summary) -> list[str]:
 def write_json(path: str | os.PathLike, data: dict[str, Any]) -> Path:
     """Write `data` as JSON to `path` atomically: a reader sees the old file or the whole new one."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w") as file:
-            json.dump(data, file, indent=1)
-            file.write("\n")
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        os.unlink(tmp)
-        raise
+    with atomic_file(path, "w") as file:
+        json.dump(data, file, indent=1)
+        file.write("\n")
     return path

@@ -14,11 +14,11 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..atomic import atomic_file
 from ..errors import ModelError
 from .convert import convert
 from .fetch import fetch_members, read_members, sha256_bytes
@@ -249,19 +249,9 @@ def _read_sidecar(path: Path) -> tuple[str, str] | None:
 
 
 def write_atomic(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        os.chmod(tmp, 0o644)        # mkstemp makes 0600; a shared cache should stay readable
-        with os.fdopen(fd, "wb") as out:
-            out.write(data)
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
+    # 0644 whatever the umask: a shared cache should stay readable
+    with atomic_file(path, file_mode=0o644, fsync=True) as out:
+        out.write(data)
 
 
 @contextlib.contextmanager

@@ -13,16 +13,15 @@ from __future__ import annotations
 
 import os
 import struct
-import tempfile
 import zlib
 from collections.abc import Iterable
 from pathlib import Path
 
 import numpy as np
 
+from ..atomic import atomic_file
 from ..errors import OutputError
 from ..leftovers import remove_still_temps
-from .images import _FILE_MODE
 
 _COLOUR_TYPES = {1: 0, 3: 2, 4: 6}      # channels → PNG colour type (grey, RGB, RGBA)
 _IDAT_BYTES = 1 << 20                   # flush compressed data in chunks of about this size
@@ -56,22 +55,15 @@ def write_png(path: str | os.PathLike, height: int, width: int, bands: Iterable[
     dtype = np.uint16 if depth == 16 else np.uint8
     path.parent.mkdir(parents=True, exist_ok=True)
     remove_still_temps(path)        # an earlier, interrupted write's temporary file
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as file:
-            file.write(b"\x89PNG\r\n\x1a\n")
-            file.write(_chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, depth, _COLOUR_TYPES[channels], 0, 0, 0)))
-            if icc:
-                file.write(_chunk(b"iCCP", b"icc\x00\x00" + zlib.compress(icc)))
-            if exif:
-                file.write(_chunk(b"eXIf", exif[6:] if exif.startswith(b"Exif\x00\x00") else exif))
-            _write_rows(file, path, height, width, channels, dtype, bands)
-            file.write(_chunk(b"IEND", b""))
-        os.chmod(tmp, _FILE_MODE)
-        os.replace(tmp, path)
-    except BaseException:
-        os.unlink(tmp)
-        raise
+    with atomic_file(path) as file:
+        file.write(b"\x89PNG\r\n\x1a\n")
+        file.write(_chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, depth, _COLOUR_TYPES[channels], 0, 0, 0)))
+        if icc:
+            file.write(_chunk(b"iCCP", b"icc\x00\x00" + zlib.compress(icc)))
+        if exif:
+            file.write(_chunk(b"eXIf", exif[6:] if exif.startswith(b"Exif\x00\x00") else exif))
+        _write_rows(file, path, height, width, channels, dtype, bands)
+        file.write(_chunk(b"IEND", b""))
     return path
 
 

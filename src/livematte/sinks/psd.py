@@ -21,16 +21,15 @@ save falls back to its own preview.
 from __future__ import annotations
 
 import os
-import tempfile
 from pathlib import Path
 
 import cv2
 import numpy as np
 from PIL import Image
 
+from ..atomic import atomic_file
 from ..errors import OutputError
 from ..leftovers import remove_still_temps
-from .images import _FILE_MODE
 
 CUTOUT = "Cut-out"
 BACKGROUND = "Background"
@@ -65,15 +64,8 @@ def write_psd(path: str | os.PathLike, image: np.ndarray, alpha: np.ndarray, *,
     _set_preview(psd, image, alpha, background)
     path.parent.mkdir(parents=True, exist_ok=True)
     remove_still_temps(path)        # an earlier, interrupted write's temporary file
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as file:
-            psd.save(file)
-        os.chmod(tmp, _FILE_MODE)
-        os.replace(tmp, path)
-    except BaseException:
-        os.unlink(tmp)
-        raise
+    with atomic_file(path) as file:
+        psd.save(file)
     return path
 
 
