@@ -9,10 +9,9 @@ from __future__ import annotations
 from typing import Any
 
 from ..errors import ConfigError
-from ..stages.backgrounds import find_kind, kinds
+from ..stages.backgrounds.clients import MAX_SPEC, client_spec
 from .uploads import Uploads
 
-MAX_SPEC = 64        # the longest client spec is a gradient of two colours
 FIELDS = frozenset({"peer", "background", "shadow"})
 
 
@@ -22,22 +21,11 @@ def client_background(value: Any, uploads: Uploads) -> str:
         raise ConfigError(f"background = {str(value)[:MAX_SPEC]!r}: expected a string")
     text = value.strip()
     word, _, arg = text.partition(":")
-    if word.lower() != "upload" and not _for_clients(find_kind(text)):
-        raise ConfigError(f"background = {text[:MAX_SPEC]!r}: a client may choose {client_kinds()} or an uploaded "
-                          "image (upload:ID); files and URLs are set on the server only")
+    if word.lower() != "upload":
+        return client_spec(text, also=" or an uploaded image (upload:ID)")
     if len(text) > MAX_SPEC:
         raise ConfigError(f"background = {text[:MAX_SPEC]!r}…: longer than any background a client may choose")
-    return uploads.spec(arg) if word.lower() == "upload" else text
-
-
-def _for_clients(kind) -> bool:
-    """A kind a client may name: one that reads no file or URL (those take a PATH; an image comes as an
-    upload instead)."""
-    return kind is not None and "PATH" not in kind.syntax and kind.menu_input != "image"
-
-
-def client_kinds() -> str:
-    return ", ".join(kind.syntax for kind in kinds() if _for_clients(kind))
+    return uploads.spec(arg)
 
 
 def public_background(spec: str, uploads: Uploads) -> str:

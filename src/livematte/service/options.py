@@ -2,7 +2,8 @@
 Config a worker builds from it: the same load_config/merge path as the CLI's options.
 
 A client never names a server path: models and presets are names from configs/, and backgrounds are
-the drawn kinds only (image:/video: would read a file on the server).
+the registry's kinds that read no file (stages/backgrounds/clients.py, as for the live server; the
+service takes no uploads).
 """
 from __future__ import annotations
 
@@ -12,12 +13,11 @@ from dataclasses import dataclass, replace
 
 from ..config import Config, ServiceConfig, configs_dir, load_config, merge
 from ..errors import ConfigError
+from ..stages.backgrounds.clients import client_spec
 
 IMAGE_FORMATS = ("png", "jpg", "webp")
 VIDEO_FORMATS = ("mp4", "mov")
 _NAME = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")
-_BACKGROUND = re.compile(r"(transparent|white|black|blur(:\d{1,3})?|color:#[0-9a-fA-F]{6}"
-                         r"|gradient:#[0-9a-fA-F]{6},#[0-9a-fA-F]{6})")
 _TRUE, _FALSE = ("1", "true", "yes", "on"), ("0", "false", "no", "off", "")
 
 
@@ -40,10 +40,10 @@ def parse_options(fields: dict[str, str], *, video: bool = False) -> dict:
             raise FieldError(name, f"unknown option; known: {', '.join(sorted(known))}")
     options: dict = {}
     if (background := fields.get("background")) is not None:
-        if not _BACKGROUND.fullmatch(background.strip()):
-            raise FieldError("background", f"{background!r}: expected transparent, white, black, blur[:N], "
-                                           f"color:#RRGGBB or gradient:#RRGGBB,#RRGGBB")
-        options["background"] = background.strip()
+        try:
+            options["background"] = client_spec(background)     # the live server's rule: no file, no URL
+        except ConfigError as error:
+            raise FieldError("background", str(error)) from None
     if (model := fields.get("model")) is not None:
         options["model"] = _named("model", model, "models")
     if (preset := fields.get("preset")) is not None:
