@@ -12,17 +12,7 @@ def make_clip(path: Path, *, frames: int = 10, size: tuple[int, int] = (320, 240
               audio: bool = False, source: Path | None = None) -> Path:
     """Write an H.264 clip. With `source`, its first frames are re-encoded at `size`; else moving bars."""
     width, height = size
-    images = []
-    if source is not None:
-        with av.open(str(source)) as src:
-            for i, f in enumerate(src.decode(video=0)):
-                if i >= frames:
-                    break
-                images.append(f.to_ndarray(format="rgb24", width=width, height=height))
-    else:
-        x = np.arange(width)[None, :, None]
-        for i in range(frames):
-            images.append(np.broadcast_to(((x + 8 * i) % 256).astype(np.uint8), (height, width, 3)).copy())
+    images = _images(frames, size, source)
     with av.open(str(path), "w") as out:
         stream = out.add_stream("libx264", rate=fps)
         stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
@@ -43,6 +33,41 @@ def make_clip(path: Path, *, frames: int = 10, size: tuple[int, int] = (320, 240
                 chunk.time_base = Fraction(1, 48000)
                 out.mux(astream.encode(chunk))
             out.mux(astream.encode(None))
+    return path
+
+
+def _images(frames: int, size: tuple[int, int], source: Path | None) -> list[np.ndarray]:
+    width, height = size
+    images = []
+    if source is not None:
+        with av.open(str(source)) as src:
+            for i, f in enumerate(src.decode(video=0)):
+                if i >= frames:
+                    break
+                images.append(f.to_ndarray(format="rgb24", width=width, height=height))
+    else:
+        x = np.arange(width)[None, :, None]
+        for i in range(frames):
+            images.append(np.broadcast_to(((x + 8 * i) % 256).astype(np.uint8), (height, width, 3)).copy())
+    return images
+
+
+def make_rate_clip(path: Path, *, rate: Fraction, time_base: Fraction | None = None, frames: int = 30,
+                   size: tuple[int, int] = (64, 48), format: str | None = None, source: Path | None = None) -> Path:
+    """An H.264 clip at a constant `rate`, its pts rounded into `time_base` as a muxer stores them (30 fps in
+    1/1000 is 0, 33, 67, ...); without `time_base`, the container's own (MPEG-TS: 1/90000)."""
+    images = _images(frames, size, source)
+    with av.open(str(path), "w", format=format) as out:
+        stream = out.add_stream("libx264", rate=rate)
+        stream.width, stream.height, stream.pix_fmt = *size, "yuv420p"
+        if time_base is not None:
+            stream.time_base = stream.codec_context.time_base = time_base
+        for i, image in enumerate(images):
+            frame = av.VideoFrame.from_ndarray(image, format="rgb24")
+            if time_base is not None:
+                frame.pts, frame.time_base = round(i / rate / time_base), time_base
+            out.mux(stream.encode(frame))
+        out.mux(stream.encode(None))
     return path
 
 

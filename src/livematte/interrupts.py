@@ -28,3 +28,24 @@ def held_off(what: str) -> Iterator[None]:
         yield
     finally:
         signal.signal(signal.SIGINT, previous)
+
+
+@contextmanager
+def deferred() -> Iterator[None]:
+    """Within this block SIGINT waits for the block to end, then acts as it would have (KeyboardInterrupt).
+    For a frame's encode and mux: a Ctrl-C between the two lost packets the encoder had already given
+    out, and the interrupted file had a frame missing (a 30 fps file read back as 1260/43 fps). Main
+    thread only; elsewhere a no-op."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    caught: list[int] = []
+    previous = signal.signal(signal.SIGINT, lambda signum, frame: caught.append(signum))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    if caught and callable(previous):
+        previous(signal.SIGINT, None)
+    elif caught and previous != signal.SIG_IGN:
+        raise KeyboardInterrupt

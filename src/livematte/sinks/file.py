@@ -1,10 +1,10 @@
 """FileSink: PyAV encode of every video codec in codecs/ (H.264 MP4, ProRes 4444 MOV, VP9 WebM and
 FFV1 MKV with alpha, ...), audio carried over.
 
-Output pts are the input pts (rescaled here, and only here, into the encoder's time base), so variable
-frame rate survives. The file is written under a temporary name in the same folder and renamed into
-place when closed; an interrupted render is finalised into a valid file of what was done, a failed
-one leaves nothing.
+Output pts are the input pts, rescaled here, and only here, into the encoder's time base (clock.py): a
+constant-rate source keeps exactly its rate, and variable frame rate survives. The file is written under
+a temporary name in the same folder and renamed into place when closed; an interrupted render is
+finalised into a valid file of what was done, a failed one leaves nothing.
 
 A frame may carry its output as I420 (Frame.output_i420, from a composite built for a yuv420p output):
 it is then handed to the encoder as is, with no conversion at all.
@@ -23,9 +23,10 @@ import numpy as np
 from ..config import OutputConfig
 from ..errors import OutputError
 from ..frame import Frame
-from ..interrupts import held_off
+from ..interrupts import deferred, held_off
 from ..leftovers import check_writable, remove_video_partials
 from . import codecs
+from .clock import OutputClock
 from .rgb import premultiplied
 
 log = logging.getLogger(__name__)
@@ -59,7 +60,6 @@ class FileSink:
         self._audio_in = None
         self._audio_out = None
         self._audio_copy = False
-        self._last_pts: int | None = None
         self._last_time: Fraction | None = None
         self._closed = False
 
@@ -71,15 +71,16 @@ class FileSink:
         av_frame = self._av_frame(frame, image, planar)
         av_frame.pts = self._next_pts(frame)
         av_frame.time_base = self._time_base
-        try:
-            for packet in self._stream.encode(av_frame):
-                self._container.mux(packet)
-        except av.FFmpegError as exc:
-            raise OutputError(f"{self.path}: encoding {frame.describe()} failed: {exc}") from None
-        self.frames_written += 1
-        self._last_time = av_frame.pts * self._time_base
-        if self._audio_out is not None:
-            self._mux_audio(until=self._last_time)
+        with deferred():        # a Ctrl-C waits until what the encoder gives out is in the file
+            try:
+                for packet in self._stream.encode(av_frame):
+                    self._container.mux(packet)
+            except av.FFmpegError as exc:
+                raise OutputError(f"{self.path}: encoding {frame.describe()} failed: {exc}") from None
+            self.frames_written += 1
+            self._last_time = av_frame.pts * self._time_base
+            if self._audio_out is not None:
+                self._mux_audio(until=self._last_time)
 
     def _av_frame(self, frame: Frame, image: np.ndarray, planar: bool):
         if planar:
@@ -128,19 +129,10 @@ class FileSink:
         return cv2.resize(image, (w, h), interpolation=cv2.INTER_AREA)
 
     def _next_pts(self, frame: Frame) -> int:
-        if frame.pts is None:
-            pts = 0 if self._last_pts is None else self._last_pts + self._frame_step
-        elif frame.time_base == self._time_base:
-            pts = frame.pts
-        else:
-            pts = round(frame.pts * frame.time_base / self._time_base)
-        if self._last_pts is not None and pts <= self._last_pts:
-            # A stream that restarts its clock (a reconnect, a concatenation): keep the output monotonic.
-            if "timestamps went back" not in "".join(self.warnings):
-                self.warnings.append(f"{self.path}: timestamps went back at {frame.describe()}; "
-                                     f"continued from the previous frame")
-            pts = self._last_pts + self._frame_step
-        self._last_pts = pts
+        pts = self._clock.pts(frame.pts, frame.time_base or self._clock.time_base)
+        if self._clock.went_back and "timestamps went back" not in "".join(self.warnings):
+            self.warnings.append(f"{self.path}: timestamps went back at {frame.describe()}; "
+                                 f"continued from the previous frame")
         return pts
 
     # -- opening -------------------------------------------------------------------------------------
@@ -149,8 +141,8 @@ class FileSink:
         has_alpha = image.ndim == 3 and image.shape[2] == 4
         self._in_format = "gray" if image.ndim == 2 and not planar else ("rgba" if has_alpha else "rgb24")
         rate = getattr(self._like, "frame_rate", None) or None
-        self._time_base = frame.time_base or (1 / Fraction(rate) if rate else Fraction(1, 25))
-        self._frame_step = max(1, round(1 / Fraction(rate or 25) / self._time_base))
+        self._clock = OutputClock(frame.time_base or (1 / Fraction(rate) if rate else Fraction(1, 25)), rate)
+        self._time_base = self._clock.time_base
         self._size = (frame.height, frame.width) if planar else image.shape[:2]
         try:
             self._container = av.open(self._temp, "w", format=self._format)

@@ -34,6 +34,16 @@ _BT601 = (2, 5, 6)    # AVColorSpace: unspecified (swscale treats it as BT.601),
 _FULL_RANGE = 2       # AVColorRange JPEG
 
 
+def _exact_rate(stream) -> Fraction | None:
+    """The stream's frame rate. FFmpeg rounds the rate it measures to a nearby "standard" one (2160/77 reads
+    as 337/12 from MPEG-TS); the rate in the codec's own header, when it is that same rate, is exact."""
+    measured = stream.average_rate or stream.guessed_rate or None
+    coded = stream.codec_context.framerate or None
+    if measured and coded and abs(coded / measured - 1) < Fraction(1, 100):
+        return coded
+    return measured
+
+
 class AvSource:
     """A video read through FFmpeg. Open on construction (so width/height are known), close on exit."""
 
@@ -120,7 +130,7 @@ class AvSource:
         self._decoder.thread_type = "SLICE" if self.live else "AUTO"
         self._decoder.thread_count = self._threads
         self.time_base: Fraction = stream.time_base or Fraction(1, 90000)
-        self.frame_rate: Fraction | None = stream.average_rate or stream.guessed_rate or None
+        self.frame_rate: Fraction | None = _exact_rate(stream)
         self.frame_count: int | None = stream.frames or None
         if stream.duration:
             self.duration: Fraction | None = stream.duration * self.time_base
