@@ -119,3 +119,36 @@ def test_a_second_ctrl_c_while_finishing_keeps_the_file(tmp_path):
     assert 0 < frames < 200
     assert f"{out}: {frames} frames" in text and "interrupted, kept what was done" in text
     assert [p.name for p in tmp_path.iterdir() if ".partial" in p.name] == []
+
+
+def test_one_overwrite_key_for_render_and_stills(tmp_path):
+    clip = make_clip(tmp_path / "in.mp4", frames=3)
+    Image.new("RGB", (64, 48), (40, 90, 200)).save(tmp_path / "still.png")
+    video, still = tmp_path / "out.mp4", tmp_path / "cut" / "still.png"
+    still.parent.mkdir()
+    config = tmp_path / "replace.toml"
+    config.write_text("[output]\noverwrite = true\n")
+    for mode in ("without", "with"):
+        video.write_bytes(b"kept")
+        still.write_bytes(b"kept")
+        given = ["--config", config] if mode == "with" else []
+        render_run = run_cli("render", clip, "-o", video, "--no-progress", *given)
+        stills_run = run_cli("stills", tmp_path / "still.png", "-o", still.parent, "--model", "selfie",
+                             "--mask-only", "--no-progress", *given)
+        assert stills_run.returncode == 0, stills_run.stdout + stills_run.stderr
+        if mode == "without":      # render refuses, stills skips (resumes)
+            assert render_run.returncode != 0 and "already exists" in render_run.stderr
+            assert video.read_bytes() == still.read_bytes() == b"kept" and "skipped 1" in stills_run.stdout
+        else:
+            assert render_run.returncode == 0, render_run.stderr
+            assert video.read_bytes() != b"kept" and Image.open(still).mode == "L"
+
+
+@pytest.mark.parametrize("command", ["render", "stills"])
+def test_the_old_stills_overwrite_key_says_where_it_went(tmp_path, command):
+    config = tmp_path / "old.toml"
+    config.write_text("[stills]\noverwrite = true\n")
+    clip = make_clip(tmp_path / "in.mp4", frames=3)
+    result = run_cli(command, clip, "-o", tmp_path / "out", "--config", config, "--no-progress")
+    assert result.returncode == 2, result.stderr
+    assert f"{config}: [stills] overwrite is now [output] overwrite" in result.stderr

@@ -56,7 +56,7 @@ def measure(model: str, folders: dict[str, Path], out: Path, runs: int) -> dict:
     from livematte.stills import StillsBatch
 
     tune_process()
-    config = merge(load_config("amazon"), {"engine": {"model": model}, "stills": {"overwrite": True}}, "bench")
+    config = merge(load_config("amazon"), {"engine": {"model": model}, "output": {"overwrite": True}}, "bench")
     batch = StillsBatch(config)
     walls: dict[str, list[float]] = {label: [] for label in folders}
     cpus: dict[str, list[float]] = {label: [] for label in folders}

@@ -36,7 +36,8 @@ def batch_config(args, workers: int, threads: int):
         overrides={
             "background": {"spec": args.background},
             "engine": {"threads": threads},
-            "stills": {"workers": workers, "overwrite": True, "format": args.format},
+            "stills": {"workers": workers, "format": args.format},
+            "output": {"overwrite": True},
         }
     )
 

@@ -131,7 +131,8 @@ class InputConfig:
 @dataclass(frozen=True)
 class OutputConfig:
     codec: str = ""                # "" = chosen by the output's extension
-    overwrite: bool = False        # render replaces an existing output only when set (--overwrite)
+    # replace existing outputs (--overwrite): without it render refuses one, and stills skips it (resuming)
+    overwrite: bool = False
     crf: int = 23
     preset: str = "medium"
     audio: bool = True
@@ -142,7 +143,6 @@ class OutputConfig:
 class StillsConfig:
     format: str = "png"            # png (RGBA) | jpg | webp, when flattened on a background | psd (layers)
     workers: int = 0               # 0 = one per core
-    overwrite: bool = False
     mask_only: bool = False        # write the alpha as a grey PNG instead of a cut-out
     quality: int = 92              # JPEG and WEBP quality
     # Above this many pixels the model reads a reduced copy and the stages run in tiles (studio.py)
@@ -266,7 +266,9 @@ def _as_dict(obj: Any) -> dict[str, Any]:
     return {f.name: getattr(obj, f.name) for f in fields(obj)}
 
 
-_MOVED = {("stills", "max_pixels"): "[input] max_pixels"}   # keys that moved: the error says where
+# Keys that moved, where they went and why: an old config gets an error saying so, never a silent default.
+_MOVED = {("stills", "max_pixels"): ("[input] max_pixels", "one limit for every input"),
+          ("stills", "overwrite"): ("[output] overwrite", "one key for render and stills")}
 
 
 def _build(cls: type, data: Any, source: str, prefix: str) -> Any:
@@ -277,7 +279,8 @@ def _build(cls: type, data: Any, source: str, prefix: str) -> Any:
     known = {f.name for f in fields(cls)}
     for key in data:
         if (prefix, key) in _MOVED:
-            raise ConfigError(f"{source}: [{prefix}] {key} is now {_MOVED[prefix, key]} (one limit for every input)")
+            now, why = _MOVED[prefix, key]
+            raise ConfigError(f"{source}: [{prefix}] {key} is now {now} ({why})")
         if key not in known:
             raise ConfigError(f"{source}: {where} unknown key {key!r}; known keys: {', '.join(sorted(known))}")
     kwargs = {}

@@ -2,7 +2,7 @@
 
 Each image runs through the same stages as video (build_stages(config, engine, video=False): engine →
 refine → decontaminate → composite) and is written atomically. An existing output is skipped unless
-overwrite is set, so an interrupted batch resumes where it stopped. A bad file never stops the batch.
+[output] overwrite is set, so an interrupted batch resumes where it stopped. A bad file never stops the batch.
 
 Workers are threads sharing one ONNX Runtime session, each with its own stage list. Pillow (decode,
 encode), ONNX Runtime and OpenCV all release the GIL, so threads keep every core busy without a copy
@@ -206,7 +206,7 @@ class StillsBatch:
     def process(self, job: Job) -> Outcome:
         """One image, start to finish. Every failure becomes an Outcome: a bad file never stops the batch."""
         try:
-            if job.output.exists() and not self.config.stills.overwrite:
+            if job.output.exists() and not self.config.output.overwrite:
                 return self._skipped(job)
             still = read_image(job.source, self.config.input.max_pixels)
             if studio.wants_tiles(still, self.config.stills.tile_pixels, self._stages(), KeepSourceAlpha):

@@ -22,7 +22,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--crf", type=int, help="quality, as in FFmpeg (lower is better; default 23)")
     group.add_argument("--preset", help="encoder speed preset, as in FFmpeg x264 (default medium)")
     group.add_argument("--no-audio", action="store_true", help="drop the input's audio")
-    group.add_argument("--overwrite", action="store_true", help="replace an existing output (default: refuse)")
+    group.add_argument("--overwrite", action="store_true",
+                       help="replace an existing output (default: refuse; [output] overwrite)")
     group.add_argument("--matte-only", action="store_true",
                        help="write the alpha as a grey video (a track matte)")
     group.add_argument("--retries", type=int, help="reconnects of a stalled network stream (default 3)")

@@ -33,7 +33,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--workers", type=int, metavar="N", help="images processed at once (default: one per core)"
     )
     parser.add_argument(
-        "--overwrite", action="store_true", help="redo images whose output exists (default: skip)"
+        "--overwrite", action="store_true", help="redo images whose output exists (default: skip; [output] overwrite)"
     )
     parser.add_argument(
         "--max-pixels",
@@ -84,12 +84,12 @@ def run(args: argparse.Namespace) -> int:
                 "format": args.format,
                 "mask_only": args.mask_only or None,
                 "workers": args.workers,
-                "overwrite": args.overwrite or None,
                 "quality": args.quality,
                 "model": args.model,
                 "subject": args.subject,
             },
             "input": {"max_pixels": args.max_pixels},
+            "output": {"overwrite": args.overwrite or None},
             "quality": {"strict": args.strict or None, "second_model": args.second_model},
         },
         "<command line>",

@@ -91,9 +91,10 @@ def job_config(options: dict, base: Config | None = None, *, video: bool = False
     if video:
         return merge(config, {"engine": engine, "background": background,
                               "output": {"matte_only": options["mask_only"] or None}}, "<job options>")
-    stills = {"format": options["format"], "mask_only": options["mask_only"], "overwrite": True, "workers": 1,
+    stills = {"format": options["format"], "mask_only": options["mask_only"], "workers": 1,
               "model": options.get("model")}      # a named model alone, as `stills --model`
-    return merge(config, {"engine": engine, "background": background, "stills": stills}, "<job options>")
+    return merge(config, {"engine": engine, "background": background, "stills": stills,
+                          "output": {"overwrite": True}}, "<job options>")
 
 
 def service_config(config: Config) -> ServiceConfig:
