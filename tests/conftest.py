@@ -12,7 +12,7 @@ MODELS = SHARED / "models"
 TESTDATA = SHARED / "testdata"
 ARTIFACTS = REPO / "test-artifacts"
 # Models fetched over the network for the tests (IS-Net through npm), kept between runs outside the repo.
-NETWORK_MODELS = ("isnet", "isnet_512")
+NETWORK_MODELS = ("isnet", "isnet_512", "isnet_768")
 
 
 def shared_test_home() -> Path:

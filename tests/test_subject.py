@@ -36,7 +36,7 @@ def test_stills_config_picks_the_pair_or_one_model(model_home):
     pair = stills_engine(StillsConfig(general_model="selfie_landscape", subject="object"), load)
     assert isinstance(pair, SubjectEngine) and loaded == ["selfie_landscape", "selfie"]
     assert stills_engine(StillsConfig(model="selfie"), load).spec.name == "selfie"
-    assert Config().stills.model == "auto" and Config().stills.general_model == "isnet"
+    assert Config().stills.model == "auto" and Config().stills.general_model == "isnet_768"
     with pytest.raises(ValueError, match="subject"):
         StillsConfig(subject="animal")
 

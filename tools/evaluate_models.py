@@ -8,8 +8,11 @@
              should be cut out: coverage well above 0 and no border kept)
   s/image    median seconds per image of the stills stages (engine → refine → decontaminate), one image
              at a time with 2 engine threads, decode and encode not included; rembg: its remove() alone.
+  images/s   whole batches of the products and portraits, `livematte stills` at its defaults against
+             rembg, alternated rounds, medians and their ratio (tools/bench_rembg.py; needs --rembg)
 
-  LIVEMATTE_HOME=... python tools/evaluate_models.py [--quick] [--variants a,b] [--rembg PYTHON] [--json F]
+  LIVEMATTE_HOME=... python tools/evaluate_models.py [--quick] [--variants a,b] [--rembg PYTHON] [--rounds N]
+                     [--json F]
 --rembg names the python of a venv with rembg installed (e.g. /work/rembg-venv/bin/python); it runs
 tools/rembg_peer.py there with the same IS-Net file (the fp32 one livematte caches: rembg's CPU session
 on the fp16 original is ~3x slower, so this is the fairer peer).
@@ -53,6 +56,7 @@ VARIANTS = {
     "subject person": ("auto", {"stills": {"subject": "person"}}),
     "subject object": ("auto", {"stills": {"subject": "object"}}),
     "default (subject auto)": ("auto", {}),
+    "default at 1024 (general_model isnet)": ("auto", {"stills": {"general_model": "isnet"}}),
     "default + --matting": ("auto", {"refine": {"quality": "matting"}}),
 }
 
@@ -154,36 +158,6 @@ def rembg_alphas(python: str, images: list[Path]) -> tuple[list[np.ndarray], lis
     return alphas, [report["seconds"][str(p)] for p in images]
 
 
-def throughput(rembg: str | None, quick: bool) -> dict:
-    """Images/s of whole batches on the product and portrait photos: `livematte stills` at its defaults
-    (PNG cut-outs, one worker per core) against rembg's loop (decode, remove, PNG), each a fresh process
-    (model loading included), run one after the other on the same images."""
-    import os
-
-    sets = datasets(quick)
-    images = [p for p, _ in sets["products"] + sets["portraits"]]
-    out: dict = {"images": len(images)}
-    with tempfile.TemporaryDirectory(prefix="throughput-") as tmp:
-        folder = Path(tmp) / "in"
-        folder.mkdir()
-        for i, path in enumerate(images):
-            os.symlink(path, folder / f"{i:03d}{path.suffix}")
-        env = {**os.environ, "PYTHONPATH": str(REPO / "src")}
-        start = time.perf_counter()
-        subprocess.run([sys.executable, "-m", "livematte", "stills", str(folder), "-o", f"{tmp}/out",
-                        "--no-progress"], check=True, capture_output=True, env=env)
-        out["livematte images/s"] = len(images) / (time.perf_counter() - start)
-        if rembg:
-            from livematte.engine.provision import ensure_model
-            from livematte.engine.spec import find_spec
-
-            start = time.perf_counter()
-            subprocess.run([rembg, str(REPO / "tools" / "rembg_peer.py"), str(ensure_model(find_spec("isnet"))),
-                            f"{tmp}/rembg", *map(str, sorted(folder.iterdir()))], check=True, capture_output=True)
-            out["rembg images/s"] = len(images) / (time.perf_counter() - start)
-    return out
-
-
 def score(name: str, pairs, alphas, seconds) -> dict:
     row = {"s_per_image": statistics.median(seconds)}
     truths = [None if t is None else _grey(t) for _, t in pairs]
@@ -235,8 +209,9 @@ def print_table(results: dict) -> None:
     for label, r in results.items():
         print(f"| {label} | " + " | ".join(f"{r['people']['coverage'][n]:.2f}" for n in names) + " |")
     if speed:
-        print(f"\nwhole batches ({speed['images']} product and portrait photos, PNG out, fresh process): "
-              + ", ".join(f"{k} {v:.3f}" for k, v in speed.items() if k != "images"))
+        from bench_rembg import summary
+
+        print("\n" + summary(speed))
 
 
 def main(argv=None) -> int:
@@ -245,11 +220,16 @@ def main(argv=None) -> int:
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--rembg", help="python of a venv with rembg (the peer column)")
     parser.add_argument("--json", type=Path, help="also write every figure here")
+    parser.add_argument("--rounds", type=int, default=5, help="whole-batch rounds of each, alternated")
     parser.add_argument("--no-throughput", action="store_true", help="skip the whole-batch images/s runs")
     args = parser.parse_args(argv)
     results = run(args.variants.split(","), args.quick, args.rembg)
-    if not args.no_throughput:
-        results["throughput"] = throughput(args.rembg, args.quick)
+    if args.rembg and not args.no_throughput:
+        from bench_rembg import compare
+
+        sets = datasets(args.quick)
+        results["throughput"] = compare([p for p, _ in sets["products"] + sets["portraits"]], args.rembg,
+                                        2 if args.quick else args.rounds)
     if args.json:
         args.json.write_text(json.dumps(results, indent=2))
     print_table(results)

@@ -151,7 +151,7 @@ class StillsConfig:
     # prior, combined per `subject`; a model name = that model alone (`--model`).
     model: str = "auto"
     subject: str = "auto"          # auto (per image, from the models' agreement) | person | object
-    general_model: str = "isnet"
+    general_model: str = "isnet_768"   # IS-Net at 768² (configs/models/isnet_768.toml)
     person_model: str = "selfie"
 
     def __post_init__(self):

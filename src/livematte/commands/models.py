@@ -7,7 +7,7 @@ from pathlib import Path
 from ..engine import provision
 from ..engine.spec import ModelSpec, available_specs, find_spec
 
-DEFAULT_PULL = ["selfie", "selfie_landscape", "isnet"]     # what live, files and stills use by default
+DEFAULT_PULL = ["selfie", "selfie_landscape", "isnet", "isnet_768"]     # what live, files and stills use by default
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -1,17 +1,15 @@
 """Stills by subject: the general model (IS-Net) with the person model's (selfie's) prior, per image.
 
-Measured on the shared sets (tools/evaluate_models.py; MAD x1e3 after the stills refinement):
-IS-Net alone reads these product photos as less certain than they are (soft insides; products MAD 138,
-rembg with the same file 132), and misses one of the six portraits outright (MAD 117, the selfie model
-11); the selfie model alone misses cars and plants (coverage 0.00-0.04) and half the products.
+Why each mode (figures in tools/README.md, "Models and stills defaults against rembg"): IS-Net alone
+reads product photos as less certain than they are (soft insides) and misses one of the six shared
+portraits outright; the selfie model alone misses cars, plants and half the products.
 - person: the two models' mean. Where both agree it is theirs; where they disagree it is 0.5, and the
-  refinement's steep snap then decides at the image's own edges. Portraits MAD 13.1 (selfie) → 6.9,
-  IoU 0.959 → 0.982.
-- object: the general model alone, with its levels stretched (0.02 → 0, 0.2 → 1): products MAD 78
-  where the two disagree (cars, plants, most products), against 138 unstretched.
-- auto: per image, person where the two models' masks agree (IoU ≥ 0.6: all six portraits and the
-  products that look like one), object elsewhere. Products MAD 78, portraits 6.9 (14 + 6 images: a small
-  set, so the thresholds are round numbers, not fitted to the last digit).
+  refinement's steep snap then decides at the image's own edges.
+- object: the general model alone, with its levels stretched (0.02 → 0, 0.2 → 1).
+- auto: per image, person where the two models' masks agree (IoU ≥ 0.6: the portraits and the products
+  that look like one), object elsewhere (a small set, so the thresholds are round numbers, not fitted).
+The general model is IS-Net at 768² by default ([stills] general_model): the same weights as at 1024²
+for ~0.56 of the inference, as good on products and portraits; small, distant people fare worse there.
 """
 from __future__ import annotations
 
