@@ -35,10 +35,17 @@ class EngineConfig:
     model: str = "selfie"          # a name from configs/models, or a path to a model .toml
     backend: str = "onnx"          # onnx (CPU) | tensorrt (NVIDIA GPU, FP16)
     threads: int = 0               # ONNX Runtime intra-op threads; 0 = let livematte choose
+    # Files only: the model on every N-th frame (and after scene cuts), the matte carried between by
+    # optical flow (engine/keyframes.py); 0 = the model on every frame. Live paths refuse it.
+    keyframe_every: int = 0
+    # Between keyframes, where the flow loses the subject: this model's matte of the frame ("" = the
+    # carried matte alone, e.g. for products, which the selfie model does not see).
+    fast_model: str = "selfie"
 
     def __post_init__(self):
         _one_of("backend", self.backend, ("onnx", "tensorrt"))
         _in_range("threads", self.threads, 0, 256)
+        _in_range("keyframe_every", self.keyframe_every, 0, 60)
 
 
 @dataclass(frozen=True)

@@ -53,8 +53,20 @@ class Stats:
 
 
 def live_config(config: Config) -> Config:
-    """The live variant of a config: smoothing in its zero-latency mode (no look-ahead)."""
-    return dataclasses.replace(config, smooth=dataclasses.replace(config.smooth, lookahead=0))
+    """The live variant of a config: smoothing in its zero-latency mode (no look-ahead), and the model
+    on every frame (keyframes hold frames back; serve and camera refuse them up front: check_live)."""
+    return dataclasses.replace(config, smooth=dataclasses.replace(config.smooth, lookahead=0),
+                               engine=dataclasses.replace(config.engine, keyframe_every=0))
+
+
+def check_live(config: Config, command: str) -> None:
+    """Refuse what only files can have, naming the key, before a live command starts."""
+    from .errors import ConfigError
+
+    if config.engine.keyframe_every:
+        raise ConfigError(f"[engine] keyframe_every = {config.engine.keyframe_every}: `{command}` is live and "
+                          "runs the model on every frame with no look-ahead; keyframes are for files "
+                          "(`livematte render`). Set keyframe_every = 0 and a fast model (selfie) for live")
 
 
 class LiveProcessor:

@@ -26,9 +26,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from ..live import check_live
     from ..relay import run_camera
 
     config = config_from_args(args)
+    check_live(config, "camera")
     report = run_camera(config, args.input or config.live.camera, output=args.output,
                         device=args.device or config.live.vcam_device, backend=args.vcam_backend,
                         max_frames=args.frames)

@@ -8,8 +8,9 @@ from ..errors import ConfigError
 from ..stages import backgrounds
 
 
-def add_pipeline_arguments(parser: argparse.ArgumentParser, *, video: bool = True) -> None:
-    """The options every pipeline command shares; `video` adds the temporal ones (smoothing, look-ahead)."""
+def add_pipeline_arguments(parser: argparse.ArgumentParser, *, video: bool = True, files: bool = False) -> None:
+    """The options every pipeline command shares; `video` adds the temporal ones (smoothing, look-ahead),
+    `files` those only a file can have (keyframes hold frames back: live commands refuse them)."""
     group = parser.add_argument_group("pipeline")
     group.add_argument("--config", metavar="TOML", help="a config file or preset name (configs/presets)")
     group.add_argument("--model", help="model name (see `livematte models list`) or path to a model spec .toml")
@@ -28,11 +29,17 @@ def add_pipeline_arguments(parser: argparse.ArgumentParser, *, video: bool = Tru
         group.add_argument("--no-smooth", action="store_true", help="turn temporal smoothing off")
         group.add_argument("--lookahead", type=int, metavar="N",
                            help="frames of look-ahead for temporal smoothing of files (default 0)")
+    if files:
+        group.add_argument("--keyframe-every", type=int, metavar="N",
+                           help="run the model on every N-th frame (and after scene cuts) and carry its matte "
+                                "between by optical flow: the general model at a useful speed, e.g. "
+                                "--model isnet_768 --keyframe-every 5 (or --config quality); 0 = every frame")
 
 
 def config_from_args(args: argparse.Namespace) -> Config:
     overrides = {
-        "engine": {"model": args.model, "backend": args.backend, "threads": args.threads},
+        "engine": {"model": args.model, "backend": args.backend, "threads": args.threads,
+                   "keyframe_every": getattr(args, "keyframe_every", None)},
         "background": {"spec": args.background, "fit": args.fit},
         "refine": {"feather": args.feather, "quality": "matting" if args.matting else None},
         "decontaminate": {"enabled": False if args.no_decontaminate else None},

@@ -15,7 +15,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "rtsp:// rtmp:// http(s):// stream, or camera /dev/videoN")
     parser.add_argument("-o", "--output", required=True, metavar="OUTPUT",
                         help=sinks.output_help().replace("%", "%%") + ", out/%%06d.png")
-    add_pipeline_arguments(parser)
+    add_pipeline_arguments(parser, files=True)
     group = parser.add_argument_group("output")
     group.add_argument("--codec", choices=sinks.codecs.names(),
                        help=f"override the choice by extension ({sinks.codec_help()})")

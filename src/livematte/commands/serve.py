@@ -35,12 +35,14 @@ def run(args: argparse.Namespace) -> int:
 
     from ..config import merge
     from ..engine import load_engine
+    from ..live import check_live
     from ..server.app import create_app
     from ..server.guard import access_token
     from ..sources import is_live, open_source
     from ..stages.composite import Composite
 
     config = config_from_args(args)
+    check_live(config, "serve")
     config = merge(config, {"live": {"host": args.host, "port": args.port, "max_peers": args.max_peers},
                             "input": {"options": parse_options(args.input_option) or None}},
                    "<command line>")

@@ -15,7 +15,8 @@ from .plan import StagePlan
 
 
 def build_stages(config: Config, engine, *, video: bool = True, i420: bool = False) -> StagePlan:
-    """matte: engine → temporal smoothing (video only); edges: refinement → decontamination;
+    """matte: engine (video with [engine] keyframe_every: Keyframes) → temporal smoothing (video only);
+    edges: refinement → decontamination;
     composite: compositing. See plan.py for what each group means to the threads that run them.
 
     i420: the output goes to a yuv420p encoder, so the composite may output I420 (Frame.output_i420)."""
@@ -29,7 +30,10 @@ def build_stages(config: Config, engine, *, video: bool = True, i420: bool = Fal
     refines = config.refine.feather > 0 and config.refine.quality != "matting"
     # Refinement reads alpha at low resolution and makes the full-size alpha itself: until then, the
     # engine and smoothing pass on the small prediction (Frame.coarse) rather than a full-size alpha.
-    matte: list = [CoarseMatte(engine) if refines else engine]
+    if video and config.engine.keyframe_every:
+        matte: list = [_keyframes(config, engine, coarse=refines)]
+    else:
+        matte = [CoarseMatte(engine) if refines else engine]
     if video and config.smooth.enabled:
         smooth = LookaheadSmooth if config.smooth.lookahead > 0 else Smooth
         matte.append(smooth(config.smooth))
@@ -46,7 +50,20 @@ def build_stages(config: Config, engine, *, video: bool = True, i420: bool = Fal
     if config.decontaminate.enabled and kind_of(config.background.spec).decontaminate:
         edges.append((PreciseDecontaminate if matting else Decontaminate)(config.decontaminate))
     return StagePlan(matte=matte, edges=edges, composite=[Composite.from_config(config, i420=i420)],
-                     borrowed=(matte[0],))
+                     borrowed=(engine,))
+
+
+def _keyframes(config: Config, engine, *, coarse: bool):
+    """The engine every [engine] keyframe_every frames, with its fast model between (its own engine:
+    one thread, beside the general model's worker)."""
+    from dataclasses import replace
+
+    from ..engine import load_engine
+    from ..engine.keyframes import Keyframes
+
+    e = config.engine
+    fast = load_engine(e.fast_model, replace(e, model=e.fast_model, threads=1)) if e.fast_model else None
+    return Keyframes(engine, e.keyframe_every, config.smooth, coarse=coarse, fast=fast)
 
 
 def run_stages(stages: list, frames: Iterable[Frame]) -> Iterator[Frame]:

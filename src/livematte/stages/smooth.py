@@ -39,11 +39,13 @@ class _Step:
     smoothed: np.ndarray      # small alpha after the causal pass
 
 
-class _Motion:
-    """Low-resolution grey frames, DIS flow and the per-pixel confidence that a warp is right."""
+class Motion:
+    """Low-resolution grey frames, DIS flow and the per-pixel confidence that a warp is right (shared
+    with the keyframe engine, engine/keyframes.py, so both read motion and scene cuts alike)."""
 
-    def __init__(self, config: SmoothConfig):
+    def __init__(self, config: SmoothConfig, preset: int = cv2.DISOPTICAL_FLOW_PRESET_ULTRAFAST):
         self._cfg = config
+        self._preset = preset
         self._dis = None
         self._grid: np.ndarray | None = None
 
@@ -78,10 +80,12 @@ class _Motion:
 
     def warp_map(self, grey: np.ndarray, other: np.ndarray) -> np.ndarray | None:
         """Map from `grey`'s pixels to where they are in `other`; None when flow is off."""
-        if not self._cfg.flow:
-            return None
+        return self.flow_map(grey, other) if self._cfg.flow else None
+
+    def flow_map(self, grey: np.ndarray, other: np.ndarray) -> np.ndarray:
+        """Map from `grey`'s pixels to where they are in `other` (H×W×2 float32, for cv2.remap)."""
         if self._dis is None:
-            self._dis = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_ULTRAFAST)
+            self._dis = cv2.DISOpticalFlow_create(self._preset)
         h, w = grey.shape
         if self._grid is None or self._grid.shape[:2] != (h, w):
             xs, ys = np.meshgrid(np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32))
@@ -127,7 +131,7 @@ class Smooth:
 
     def __init__(self, config: SmoothConfig):
         self._cfg = config
-        self._motion = _Motion(config)
+        self._motion = Motion(config)
         self._last: _Step | None = None
         self._ring = Ring()
 
@@ -166,7 +170,7 @@ class LookaheadSmooth:
     def __init__(self, config: SmoothConfig):
         self._cfg = config
         self._causal = Smooth(config)
-        self._motion = _Motion(config)
+        self._motion = Motion(config)
         self._window: deque[_Step] = deque()
         self._ring = Ring()
 
