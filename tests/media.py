@@ -80,3 +80,15 @@ def remux_to_ts(source: Path, ts: Path) -> Path:
                 packet.stream = stream
                 out.mux(packet)
     return ts
+
+
+def partial_has_data(folder: Path) -> bool:
+    """Whether a render into `folder` has written encoded data yet (its temporary .partial file is not
+    empty), or has already finished (the file was renamed into place): the moment to send Ctrl-C."""
+    for path in folder.iterdir():
+        try:
+            if ".partial" in path.name and path.stat().st_size > 0:
+                return True
+        except FileNotFoundError:       # renamed into place meanwhile: the render finished
+            return True
+    return False

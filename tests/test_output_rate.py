@@ -15,7 +15,7 @@ import pytest
 from conftest import REPO, TESTDATA
 from livematte.config import load_config
 from livematte.pipeline import render
-from media import make_rate_clip
+from media import make_rate_clip, partial_has_data
 
 GYM = TESTDATA / "videos" / "gym_426x240.mp4"
 FRAMES = 30
@@ -77,16 +77,6 @@ def test_a_png_sequence_still_gets_every_frame(tmp_path, sources, engine):
     assert len(list((tmp_path / "seq").iterdir())) == FRAMES
 
 
-def _partial_has_data(folder) -> bool:
-    for path in folder.iterdir():
-        try:
-            if ".partial" in path.name and path.stat().st_size > 0:
-                return True
-        except FileNotFoundError:       # renamed into place meanwhile: the render finished
-            return True
-    return False
-
-
 @pytest.mark.parametrize("suffix", [".mp4", ".mov"])
 def test_an_interrupted_render_keeps_the_exact_rate(tmp_path, suffix):
     clip = make_rate_clip(tmp_path / "long.mkv", rate=Fraction(30), time_base=Fraction(1, 1000), frames=300,
@@ -95,7 +85,7 @@ def test_an_interrupted_render_keeps_the_exact_rate(tmp_path, suffix):
     proc = subprocess.Popen([sys.executable, "-m", "livematte", "render", str(clip), "-o", str(out), "--no-progress"],
                             stderr=subprocess.PIPE, text=True, env={**os.environ, "PYTHONPATH": str(REPO / "src")})
     end = time.monotonic() + DEADLINE_S
-    while not _partial_has_data(tmp_path) and proc.poll() is None and time.monotonic() < end:
+    while not partial_has_data(tmp_path) and proc.poll() is None and time.monotonic() < end:
         time.sleep(0.05)
     proc.send_signal(signal.SIGINT)
     _, stderr = proc.communicate(timeout=DEADLINE_S)

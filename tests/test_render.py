@@ -22,7 +22,7 @@ from livematte.errors import InputError
 from livematte.pipeline import render
 from livematte.sources import open_source
 from livematte.stages.backgrounds.video import VideoBackground
-from media import make_clip, remux_to_ts
+from media import make_clip, partial_has_data, remux_to_ts
 
 ROOM = TESTDATA / "videos" / "room_two_people_1080p.mp4"
 GYM = TESTDATA / "videos" / "gym_426x240.mp4"
@@ -177,16 +177,6 @@ def test_resolution_change_mid_stream(tmp_path, engine):
     assert len(back) == 8 and back[-1][1].shape[:2] == (180, 320)
 
 
-def _partial_has_data(folder) -> bool:
-    for path in folder.iterdir():
-        try:
-            if ".partial" in path.name and path.stat().st_size > 0:
-                return True
-        except FileNotFoundError:       # renamed into place meanwhile: the render finished
-            return True
-    return False
-
-
 def test_ctrl_c_leaves_a_playable_file_or_none(tmp_path):
     clip = make_clip(tmp_path / "long.mp4", frames=300, source=GYM, size=(426, 240))
     out = tmp_path / "out.mp4"
@@ -196,7 +186,7 @@ def test_ctrl_c_leaves_a_playable_file_or_none(tmp_path):
     deadline = time.monotonic() + 120
     # The real event: the encoder has muxed frames into the temporary file (FFmpeg writes it a buffer
     # at a time), so Ctrl-C lands where there is something to keep.
-    while not _partial_has_data(tmp_path) and proc.poll() is None and time.monotonic() < deadline:
+    while not partial_has_data(tmp_path) and proc.poll() is None and time.monotonic() < deadline:
         time.sleep(0.05)
     proc.send_signal(signal.SIGINT)
     _, stderr = proc.communicate(timeout=120)

@@ -27,9 +27,9 @@ import time
 from pathlib import Path
 
 from bench import machine
+from benchkit import REPO, SHARED
 
-REPO = Path(__file__).resolve().parents[1]
-TESTDATA = REPO.parent / "shared" / "testdata"
+TESTDATA = SHARED / "testdata"
 
 
 def photos() -> list[Path]:
