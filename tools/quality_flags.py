@@ -1,8 +1,8 @@
 """What the quality flags are decided on, per image of the shared sets and per feather level: the table the
 thresholds of [quality] (configs/default.toml) were calibrated on.
 
-    .venv/bin/python tools/quality_flags.py                       # stills_people, alphamatting, portraits
-    .venv/bin/python tools/quality_flags.py --feather 1 3 --second-model selfie_landscape
+    .venv/bin/python tools/quality_flags.py                       # the stills default ([stills] model = auto)
+    .venv/bin/python tools/quality_flags.py --model selfie --feather 1 3 --second-model selfie_landscape
 
 Uses the model cache (or fills a temporary one from ../shared/models, as the tests do).
 """
@@ -43,7 +43,7 @@ def _provision() -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--feather", type=int, nargs="+", default=[0, 1, 2, 3])
-    parser.add_argument("--model", default="selfie")
+    parser.add_argument("--model", default="auto", help="[stills] model: auto (the default pair) or one model")
     parser.add_argument("--second-model", default="")
     parser.add_argument("--sets", nargs="+", default=list(SETS))
     args = parser.parse_args()
@@ -56,7 +56,7 @@ def main() -> None:
     print("feather image coverage border pieces middling agreement flags")
     for feather in args.feather:
         config = Config()
-        config = replace(config, engine=replace(config.engine, model=args.model),
+        config = replace(config, stills=replace(config.stills, model=args.model),
                          refine=replace(config.refine, feather=feather),
                          quality=replace(config.quality, second_model=args.second_model))
         batch = StillsBatch(config)

@@ -179,7 +179,7 @@ class QualityConfig:
     piece_share: float = 0.02
     # "low_confidence": more than this share of the matte is 10-90 % alpha; one value per refine.feather
     # level 0-3, because a stronger feather widens every soft edge (feather 0 is the model's raw output).
-    max_middling: list[float] = field(default_factory=lambda: [0.30, 0.15, 0.25, 0.45])
+    max_middling: list[float] = field(default_factory=lambda: [0.45, 0.17, 0.31, 0.60])
     min_agreement: float = 0.5     # "model_disagreement": IoU with second_model below this
     second_model: str = ""         # a model name to cross-check every still with; "" = none (it costs a run)
     strict: bool = False           # a flagged output fails the batch (non-zero exit)
