@@ -57,7 +57,6 @@ VARIANTS = {
     "subject object": ("auto", {"stills": {"subject": "object"}}),
     "default (subject auto)": ("auto", {}),
     "default at 1024 (general_model isnet)": ("auto", {"stills": {"general_model": "isnet"}}),
-    "default + --matting": ("auto", {"refine": {"quality": "matting"}}),
 }
 
 
