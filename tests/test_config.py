@@ -27,3 +27,14 @@ def test_errors_name_the_file_and_key(tmp_path):
         load_config(bad)
     with pytest.raises(ConfigError, match="no such config file or preset"):
         load_config(tmp_path / "missing.toml")
+
+
+@pytest.mark.parametrize("value", ["matting", "fast"])
+def test_the_removed_refine_quality_key_says_why_and_to_delete_it(tmp_path, value):
+    old = tmp_path / "old.toml"
+    old.write_text(f'[refine]\nfeather = 2\nquality = "{value}"\n')
+    with pytest.raises(ConfigError) as caught:
+        load_config(old)
+    message = str(caught.value)
+    assert "old.toml" in message and "[refine] quality was removed" in message
+    assert "closed-form matting" in message and "delete the key" in message

@@ -2,7 +2,7 @@ import numpy as np
 
 from livematte.config import DecontaminateConfig
 from livematte.frame import Frame
-from livematte.stages.decontaminate import Decontaminate, estimate_foreground_fast, estimate_foreground_ml
+from livematte.stages.decontaminate import Decontaminate, estimate_foreground_fast
 
 
 def _mixed_edge():
@@ -25,13 +25,6 @@ def test_fast_foreground_removes_the_old_background_colour():
     after = np.abs(fg[band].astype(float) - red).mean()
     assert after < 0.2 * before                   # edge pixels are red again, not red-green mix
     assert np.array_equal(fg[alpha == 255], image[alpha == 255])   # the solid subject is untouched
-
-
-def test_ml_foreground_also_decontaminates():
-    image, alpha, red, _ = _mixed_edge()
-    fg = estimate_foreground_ml(image, alpha)
-    band = (alpha > 30) & (alpha < 225)
-    assert np.abs(fg[band].astype(float) - red).mean() < 0.5 * np.abs(image[band].astype(float) - red).mean()
 
 
 def test_stage_sets_foreground_and_keeps_alpha():

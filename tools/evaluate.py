@@ -4,11 +4,11 @@
   DAVIS (binary masks per frame): IoU, boundary F, dtSSD, flicker where the truth is static,
       raw network output vs engine → smooth → refine (live, and with look-ahead).
   alphamatting (true soft alpha + trimaps): MAD, MSE, gradient error in the trimap's unknown band,
-      of the stills matting mode given the trimap, and of the raw network for contrast.
-  portraits_pseudo_alpha: MAD and IoU of raw vs refined (fast guided filter, and the matting mode).
+      raw network vs refined (the guided filter); the trimap only chooses where to measure.
+  portraits_pseudo_alpha: MAD and IoU of raw vs refined (the guided filter).
   timing: median ms per frame of each stage at 720p and 1080p.
 
-  LIVEMATTE_HOME=... python tools/evaluate.py [--quick] [--json] [--only davis,matting,portraits,timing]
+  LIVEMATTE_HOME=... python tools/evaluate.py [--quick] [--json] [--only davis,alphamatting,portraits,timing]
 LIVEMATTE_HOME must hold models/selfie.onnx (see tests/conftest.py for how the tests make one).
 """
 from __future__ import annotations
@@ -32,8 +32,7 @@ from livematte import metrics  # noqa: E402
 from livematte.config import Config, ShadowConfig  # noqa: E402
 from livematte.frame import Frame  # noqa: E402
 from livematte.stages import run_stages  # noqa: E402
-from livematte.stages.decontaminate import estimate_foreground_fast, estimate_foreground_ml  # noqa: E402
-from livematte.stages.matting import Matting, solve_alpha  # noqa: E402
+from livematte.stages.decontaminate import estimate_foreground_fast  # noqa: E402
 from livematte.stages.refine import Refine  # noqa: E402
 from livematte.stages.shadow import make_shadow  # noqa: E402
 from livematte.stages.smooth import LookaheadSmooth, Smooth  # noqa: E402
@@ -91,26 +90,30 @@ def evaluate_davis(engine, config: Config, limit: int | None = None, sequences=S
     return out
 
 
-def evaluate_alphamatting(engine, names=None, solve_side: int = 800, root: Path = TESTDATA / "alphamatting"):
+def evaluate_alphamatting(engine, config: Config, names=None, side: int = 800,
+                          root: Path = TESTDATA / "alphamatting"):
     names = names or sorted(p.name for p in (root / "input").glob("*.png"))
+    refine = Refine(config.refine)
     rows = {}
     for name in names:
         image, truth = _rgb(root / "input" / name), _grey(root / "gt" / name)
         trimap = _grey(root / "trimap" / name)
-        if solve_side < max(image.shape[:2]):     # the quick mode shrinks everything, truth included
-            s = solve_side / max(image.shape[:2])
+        if side < max(image.shape[:2]):     # the quick mode shrinks everything, truth included
+            s = side / max(image.shape[:2])
             size = (round(image.shape[1] * s), round(image.shape[0] * s))
             image = cv2.resize(image, size, interpolation=cv2.INTER_AREA)
             truth = cv2.resize(truth, size, interpolation=cv2.INTER_AREA)
             trimap = cv2.resize(trimap, size, interpolation=cv2.INTER_NEAREST)
         unknown = trimap == 128
-        candidates = {"raw": engine.matte(image), "matting": solve_alpha(image, trimap, solve_side)}
+        prob = engine.infer([image])[0]
+        candidates = {"raw": engine.to_alpha(prob, image.shape[1], image.shape[0]),
+                      "refined": refine(Frame(image=image, coarse=prob)).alpha}
         rows[name] = {k: {"mad": metrics.mad(a, truth, unknown), "mse": metrics.mse(a, truth, unknown),
                           "grad": metrics.gradient_error(a, truth, unknown)} for k, a in candidates.items()}
     return rows
 
 
-def evaluate_portraits(engine, config: Config, names=None, matting: bool = True,
+def evaluate_portraits(engine, config: Config, names=None,
                        root: Path = TESTDATA / "portraits_pseudo_alpha", side: int | None = None):
     names = names or sorted(p.stem for p in (root / "image").glob("*.jpg"))
     refine = Refine(config.refine)
@@ -125,9 +128,6 @@ def evaluate_portraits(engine, config: Config, names=None, matting: bool = True,
         prob = engine.infer([image])[0]
         raw = engine.to_alpha(prob, image.shape[1], image.shape[0])
         candidates = {"raw": raw, "refined": refine(Frame(image=image, coarse=prob)).alpha}
-        if matting:
-            matting_mode = Matting(replace(config.refine, quality="matting"))
-            candidates["matting"] = matting_mode(Frame(image=image, alpha=raw)).alpha
         band = metrics.edge_band(truth)
         rows[name] = {k: {"mad": metrics.mad(a, truth), "iou": metrics.iou(a, truth),
                           "band_mad": metrics.mad(a, truth, band)} for k, a in candidates.items()}
@@ -172,19 +172,8 @@ def _size_timings(engine, config: Config, images, w: int, h: int, runs: int) -> 
 
 def stage_timings(engine, config: Config, runs: int = 15) -> dict:
     images, _ = load_davis(SEQUENCES[0], runs + 1)
-    out = {label: _size_timings(engine, config, images, w, h, runs)
-           for label, (w, h) in {"720p": (1280, 720), "1080p": (1920, 1080)}.items()}
-    # Stills-only work, at the matting benchmark's size, after one warm-up call (numba compiles then).
-    image = _rgb(TESTDATA / "alphamatting" / "input" / "GT01.png")
-    trimap = _grey(TESTDATA / "alphamatting" / "trimap" / "GT01.png")
-    t = time.perf_counter()
-    alpha = solve_alpha(image, trimap)
-    first = (time.perf_counter() - t) * 1000
-    estimate_foreground_ml(image, alpha)
-    out["stills 800px"] = {"matting solve (first call)": first,
-                           "matting solve": _median_ms(lambda: solve_alpha(image, trimap), 3),
-                           "foreground ml": _median_ms(lambda: estimate_foreground_ml(image, alpha), 3)}
-    return out
+    return {label: _size_timings(engine, config, images, w, h, runs)
+            for label, (w, h) in {"720p": (1280, 720), "1080p": (1920, 1080)}.items()}
 
 
 def _change(before: float, after: float) -> str:
@@ -207,13 +196,13 @@ def print_tables(results: dict) -> None:
                   f"dtSSD {_change(raw['dtssd'], raw['dtssd_floor'])}: "
                   "no change at all where the truth is static")
     if "alphamatting" in results:
-        print("\n## alphamatting (true alpha, trimap given; unknown band): raw network vs matting mode")
+        print("\n## alphamatting (true alpha; the trimap's unknown band): raw network vs refined")
         print(f"{'image':10s} {'raw MAD':>8s} {'MAD':>8s} {'MSE':>8s} {'grad':>8s}")
         rows = results["alphamatting"]
         for name, r in rows.items():
-            m = r["matting"]
+            m = r["refined"]
             print(f"{name:10s} {r['raw']['mad']:8.4f} {m['mad']:8.4f} {m['mse']:8.4f} {m['grad']:8.1f}")
-        mean = {k: np.mean([r["matting"][k] for r in rows.values()]) for k in ("mad", "mse", "grad")}
+        mean = {k: np.mean([r["refined"][k] for r in rows.values()]) for k in ("mad", "mse", "grad")}
         raw_mad = np.mean([r["raw"]["mad"] for r in rows.values()])
         print(f"{'mean':10s} {raw_mad:8.4f} {mean['mad']:8.4f} {mean['mse']:8.4f} {mean['grad']:8.1f}")
     if "portraits" in results:
@@ -253,9 +242,9 @@ def main(argv=None) -> int:
         results["davis"] = evaluate_davis(engine, config, 20 if args.quick else None)
     if "alphamatting" in sections:
         names = ["GT01.png", "GT05.png"] if args.quick else None
-        results["alphamatting"] = evaluate_alphamatting(engine, names, 400 if args.quick else 800)
+        results["alphamatting"] = evaluate_alphamatting(engine, config, names, 400 if args.quick else 800)
     if "portraits" in sections:
-        results["portraits"] = evaluate_portraits(engine, config, None, matting=not args.quick)
+        results["portraits"] = evaluate_portraits(engine, config, None)
     if "timing" in sections:
         results["timing"] = stage_timings(engine, config, 5 if args.quick else 15)
     if args.json:

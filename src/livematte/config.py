@@ -67,12 +67,10 @@ class SmoothConfig:
 @dataclass(frozen=True)
 class RefineConfig:
     feather: int = 1               # 0 off, 1 light, 2 medium, 3 strong edge softening
-    quality: str = "fast"          # fast (guided filter, video) | matting (trimap + closed-form, stills)
     scale: int = 4                 # fast guided filter works at 1/scale resolution
 
     def __post_init__(self):
         _one_of("feather", self.feather, (0, 1, 2, 3))
-        _one_of("quality", self.quality, ("fast", "matting"))
         _in_range("scale", self.scale, 1, 16)
 
 
@@ -276,6 +274,9 @@ def _as_dict(obj: Any) -> dict[str, Any]:
 # Keys that moved, where they went and why: an old config gets an error saying so, never a silent default.
 _MOVED = {("stills", "max_pixels"): ("[input] max_pixels", "one limit for every input"),
           ("stills", "overwrite"): ("[output] overwrite", "one key for render and stills")}
+# Keys that were removed, and why: the same, an error naming the key rather than "unknown key".
+_REMOVED = {("refine", "quality"): "closed-form matting did not improve the general model's mattes "
+                                   "(tools/README.md)"}
 
 
 def _build(cls: type, data: Any, source: str, prefix: str) -> Any:
@@ -288,6 +289,8 @@ def _build(cls: type, data: Any, source: str, prefix: str) -> Any:
         if (prefix, key) in _MOVED:
             now, why = _MOVED[prefix, key]
             raise ConfigError(f"{source}: [{prefix}] {key} is now {now} ({why})")
+        if (prefix, key) in _REMOVED:
+            raise ConfigError(f"{source}: [{prefix}] {key} was removed: {_REMOVED[prefix, key]}; delete the key")
         if key not in known:
             raise ConfigError(f"{source}: {where} unknown key {key!r}; known keys: {', '.join(sorted(known))}")
     kwargs = {}

@@ -47,8 +47,6 @@ class Frame:
     # The source's own alpha (an RGBA still, a VP9/ProRes clip with alpha), H×W uint8; stills keep its
     # transparent parts transparent in the cut-out.
     source_alpha: np.ndarray | None = None
-    # A user trimap for the matting stage: H×W uint8, 0 = background, 128 = unknown, 255 = foreground.
-    trimap: np.ndarray | None = None
 
     @property
     def height(self) -> int:

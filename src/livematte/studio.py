@@ -23,7 +23,6 @@ import numpy as np
 
 from .buffers import drop_scratch, power_of_two_at_most, shrink
 from .engine.base import CoarseMatte, Engine
-from .errors import InputError
 from .frame import Frame
 from .sinks.images import write_image
 from .sinks.png_stream import write_png
@@ -99,9 +98,6 @@ def write_tiled(path: Path, still: StillImage, stages: list, *, mask_only: bool,
     image = still.image
     h, w = image.shape[:2]
     refine, decontaminate, composite = _find(stages, Refine), _find(stages, Decontaminate), stages[-1]
-    if getattr(refine, "_matting", None) is not None:
-        raise InputError(f"{still.path}: {w}×{h} is cut in tiles, where --matting is not available; "
-                         "leave it out for this image or lower the image's size")
     engine = next(s for s in stages if isinstance(s, CoarseMatte | Engine))
     engine = getattr(engine, "engine", engine)
     coarse = engine.infer([_reduce(image, power_of_two_at_most(max(h, w) / _WORK_SIDE))])[0]

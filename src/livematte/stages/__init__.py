@@ -23,11 +23,11 @@ def build_stages(config: Config, engine, *, video: bool = True, i420: bool = Fal
     from ..engine.base import CoarseMatte
     from .backgrounds import kind_of
     from .composite import Composite
-    from .decontaminate import Decontaminate, PreciseDecontaminate
+    from .decontaminate import Decontaminate
     from .refine import Refine
     from .smooth import LookaheadSmooth, Smooth
 
-    refines = config.refine.feather > 0 and config.refine.quality != "matting"
+    refines = config.refine.feather > 0
     # Refinement reads alpha at low resolution and makes the full-size alpha itself: until then, the
     # engine and smoothing pass on the small prediction (Frame.coarse) rather than a full-size alpha.
     if video and config.engine.keyframe_every:
@@ -38,17 +38,12 @@ def build_stages(config: Config, engine, *, video: bool = True, i420: bool = Fal
         smooth = LookaheadSmooth if config.smooth.lookahead > 0 else Smooth
         matte.append(smooth(config.smooth))
     edges: list = []
-    matting = config.refine.quality == "matting"
-    if matting:
-        from .matting import Matting  # pymatting and numba load only for the stills mode
-
-        edges.append(Matting(config.refine))
-    elif config.refine.feather:
+    if refines:
         edges.append(Refine(config.refine))
     # A background made of the colours that spill into the edges (blur) hides that spill: leave
     # decontamination out there rather than pay for it (see Kind.decontaminate).
     if config.decontaminate.enabled and kind_of(config.background.spec).decontaminate:
-        edges.append((PreciseDecontaminate if matting else Decontaminate)(config.decontaminate))
+        edges.append(Decontaminate(config.decontaminate))
     return StagePlan(matte=matte, edges=edges, composite=[Composite.from_config(config, i420=i420)],
                      borrowed=(engine,))
 

@@ -1,14 +1,13 @@
 """Foreground colour decontamination: remove the old background's colour from the subject's edges.
 
 An edge pixel is a mix I = αF + (1-α)B; compositing I itself onto a new background keeps the old B
-as a halo. We estimate F there.
-- Video (`fast`): blur-fusion (Forte & Pitié 2020, "Approximate Fast Foreground Colour Estimation"):
-  F and B are taken as local alpha-weighted means, then F is corrected so the mix reproduces I. The
-  means are computed on a 1/4-size copy, only on the window of it that the edge band (3 ≤ α ≤ 252)
-  reads, and F is evaluated only in that band, pixel by pixel; elsewhere F = I (α = 1: exact; α = 0:
-  invisible). 1080p, one thread: ~4 ms, where the whole-frame version took ~9 (same result ±1 level;
-  tests/test_decontaminate_equal.py keeps that version as the reference).
-- Stills (`ml`, with refine.quality = "matting"): pymatting's multi-level estimate_foreground_ml.
+as a halo. We estimate F there, for video and stills alike, by blur-fusion (Forte & Pitié 2020,
+"Approximate Fast Foreground Colour Estimation"): F and B are taken as local alpha-weighted means,
+then F is corrected so the mix reproduces I. The means are computed on a 1/4-size copy, only on the
+window of it that the edge band (3 ≤ α ≤ 252) reads, and F is evaluated only in that band, pixel by
+pixel; elsewhere F = I (α = 1: exact; α = 0: invisible). 1080p, one thread: ~4 ms, where the
+whole-frame version took ~9 (same result ±1 level; tests/test_decontaminate_equal.py keeps that
+version as the reference).
 """
 from __future__ import annotations
 
@@ -230,29 +229,8 @@ def _scatter(image: np.ndarray, points: np.ndarray, box: tuple, fg8: np.ndarray,
     return out
 
 
-def estimate_foreground_ml(image: np.ndarray, alpha: np.ndarray) -> np.ndarray:
-    """pymatting's multi-level foreground estimate; for stills (seconds at 1080p, plus numba's compile)."""
-    from pymatting import estimate_foreground_ml as ml  # lazy: numba
-
-    fg = ml(image.astype(np.float64) / 255.0, alpha.astype(np.float64) / 255.0)
-    return (np.clip(fg, 0, 1) * 255.0 + 0.5).astype(np.uint8)
-
-
-class PreciseDecontaminate:
-    """The decontamination of `refine.quality = "matting"`: pymatting's estimate, for stills."""
-
-    def __init__(self, config: DecontaminateConfig):
-        self._cfg = config
-
-    def __call__(self, frame: Frame) -> Frame:
-        return replace(frame, foreground=estimate_foreground_ml(frame.image, frame.alpha))
-
-    def reset(self) -> None:
-        pass
-
-
 class Decontaminate:
-    """The fast decontamination, for video and by default."""
+    """The decontamination stage (blur-fusion), for video and stills."""
 
     def __init__(self, config: DecontaminateConfig):
         self._cfg = config

@@ -13,7 +13,6 @@ visible, which a grey guide misses; then a narrow grey pass at 1/scale that sets
 feather levels 1-3 widen its window and raise its regulariser: stronger softening of the edge.
 Away from the subject's edge every pass leaves 0 and 1 alone, so all of it runs only on boxes around
 the edge band, bounded so that the result equals the whole-frame filter's (see refine_edges).
-`quality = "matting"` is another stage, stages/matting.py (a real alpha solve, for stills).
 """
 from __future__ import annotations
 
@@ -287,7 +286,7 @@ def _apply(apply: np.ndarray, a: np.ndarray, b: np.ndarray, region: _Region, lv:
 
 
 class Refine:
-    """The edge stage of `refine.quality = "fast"` (matting.Matting is the other one)."""
+    """The edge stage: the guided filter above, for video and stills."""
 
     def __init__(self, config: RefineConfig):
         self._cfg = config
