@@ -4,6 +4,7 @@ block) around the product and its shadow."""
 from __future__ import annotations
 
 import json
+import tomllib
 from pathlib import Path
 
 import cv2
@@ -17,6 +18,7 @@ from livematte.stages.pure_white import content_band
 from livematte.stages.shadow import ContactShadow
 
 BAND = 7
+PRESETS_DIR = Path(__file__).resolve().parents[1] / "configs" / "presets"
 
 
 def _run(inputs, out: Path, *extra: str) -> set[str]:
@@ -55,7 +57,9 @@ def test_preset_white_fill_and_size(tmp_path, shared, preset, side, fill):
 
 @pytest.mark.parametrize("preset, side, fill", PRESETS)
 def test_preset_with_its_own_model(tmp_path, shared, isnet_home, preset, side, fill):
-    """The preset as a seller runs it, IS-Net included, on three stills (a flower, a toy, a mesh cup)."""
+    """The preset as a seller runs it, with the stills default's models, on three stills (a flower, a toy, a
+    mesh cup); the preset names no model of its own: [engine] model, which stills do not read, is not set."""
+    assert "model" not in tomllib.loads((PRESETS_DIR / f"{preset}.toml").read_text()).get("engine", {})
     inputs = [shared / f"testdata/alphamatting/input/{name}.png" for name in ("GT01", "GT05", "GT25")]
     assert _run(inputs, tmp_path / "cut", "--config", preset) == set()   # no product needs > 4× here
     assert _run(inputs, tmp_path / "mask", "--config", preset, "--mask-only") == set()

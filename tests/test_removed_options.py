@@ -8,15 +8,22 @@ from PIL import Image
 from conftest import run_cli
 
 
-@pytest.mark.parametrize("command", ["stills", "render"])
-def test_matting_flag_says_it_was_removed_and_why(tmp_path, command):
+@pytest.mark.parametrize("command, flag", [("stills", "--matting"), ("render", "--matting"), ("stills", "--matting=1")])
+def test_matting_flag_says_it_was_removed_and_why(tmp_path, command, flag):
     Image.new("RGB", (64, 48), (200, 200, 200)).save(tmp_path / "in.png")
     target = tmp_path / ("out" if command == "stills" else "out.mp4")
-    result = run_cli(command, tmp_path / "in.png", "-o", target, "--matting")
+    result = run_cli(command, tmp_path / "in.png", "-o", target, flag)
     assert result.returncode == 2, result.stderr
     assert "--matting was removed" in result.stderr and "closed-form matting" in result.stderr
     assert "unrecognized arguments" not in result.stderr and "Traceback" not in result.stderr
     assert not target.exists()
+
+
+@pytest.mark.parametrize("command", ["camera", "serve"])
+def test_live_commands_say_it_too(command):
+    """Parsed before anything opens a camera or a port: the flag stops the command first."""
+    result = run_cli(command, "--matting")
+    assert result.returncode == 2 and "--matting was removed" in result.stderr, result.stderr
 
 
 def test_matting_flag_is_not_in_the_help():

@@ -46,8 +46,8 @@ def test_stills_config_picks_the_pair_or_one_model(model_home):
 
 def test_default_stills_cut_out_the_car_and_the_plants_and_keep_the_person(isnet_home, tmp_path):
     """...and flag only the one they get wrong: GT13, a plant of which IS-Net keeps the pot and a few
-    leaves (IoU 0.28). plants-1, a good cut-out with a soft edge, sits under the low_confidence threshold
-    calibrated on the stills default (tools/README.md, quality flags)."""
+    leaves. plants-1, a good cut-out with a soft edge, sits under the low_confidence threshold calibrated
+    on the stills default (tools/README.md, quality flags)."""
     names = ("car-3", "plants-1", "girl-1")
     (tmp_path / "in").mkdir()
     for name in names:

@@ -8,7 +8,7 @@ default workers (one thread per core), rounds alternated between the sizes. Repo
 wall seconds per image and the process CPU seconds per image; on a machine shared with other jobs
 the wall figure is mostly other people's load, the CPU figure much less so.
 
-    python tools/bench_product.py [--models isnet,selfie] [--images 4] [--runs 2] [--json PATH]
+    python tools/bench_product.py [--models auto,selfie] [--images 4] [--runs 2] [--json PATH]
 """
 from __future__ import annotations
 
@@ -56,7 +56,7 @@ def measure(model: str, folders: dict[str, Path], out: Path, runs: int) -> dict:
     from livematte.stills import StillsBatch
 
     tune_process()
-    config = merge(load_config("amazon"), {"engine": {"model": model}, "output": {"overwrite": True}}, "bench")
+    config = merge(load_config("amazon"), {"stills": {"model": model}, "output": {"overwrite": True}}, "bench")
     batch = StillsBatch(config)
     walls: dict[str, list[float]] = {label: [] for label in folders}
     cpus: dict[str, list[float]] = {label: [] for label in folders}
@@ -81,7 +81,7 @@ def measure(model: str, folders: dict[str, Path], out: Path, runs: int) -> dict:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--models", default="isnet,selfie")
+    parser.add_argument("--models", default="auto,selfie")
     parser.add_argument("--images", type=int, default=4)
     parser.add_argument("--runs", type=int, default=2)
     parser.add_argument("--json", type=Path)

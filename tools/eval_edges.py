@@ -45,6 +45,8 @@ def edge_colour_errors(rgba: np.ndarray, image: np.ndarray, truth: np.ndarray) -
     t = truth[..., None].astype(np.float32) / 255
     error = np.abs(rgba[..., :3] * a + WHITE * (1 - a) - (image * t + WHITE * (1 - t))).mean(axis=2)
     edge = (truth > 0) & (truth < 255)
+    if not edge.any():
+        raise ValueError("the true alpha has no soft edge: nothing to measure the colour on")
     right = edge & (np.abs(a[..., 0] - t[..., 0]) < 0.1)
     return float(error[edge].mean()), float(error[right].mean()) if right.any() else float("nan")
 

