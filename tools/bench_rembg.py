@@ -7,11 +7,12 @@ Each batch is a fresh process that loads its model, reads every image, writes on
 exits: `python -m livematte stills IN -o OUT` (RGBA cut-outs, its own workers and threads) and
 tools/rembg_peer.py in rembg's venv (decode, remove(only_mask=True), a grey PNG: less work than a
 cut-out, so the ratio is if anything kind to rembg), with the same IS-Net weights livematte caches.
-The two alternate round after round (ABBA: the one that ran second runs first in the next round), and
-the medians are compared, so a load that drifts is spread over both. The machine, its cores and the load
-average at the start and the end are printed: only the ratio means anything on a shared machine. CPU
-seconds per image (user + system of the batch's process) are printed beside: they move less with the
-load than wall time does.
+The peer runs twice: masks only, and RGBA cut-outs the way rembg's own folder command writes them
+(what a user of `rembg p` gets, and what livematte writes). The three alternate round after round, each
+round in the reverse order of the one before (ABC CBA), and the medians are compared, so a load that
+drifts is spread over all. The machine, its cores and the load average at the start and the end are
+printed: only the ratios mean anything on a shared machine. CPU seconds per image (user + system of the
+batch's process) are printed beside: they move less with the load than wall time does.
 """
 from __future__ import annotations
 
@@ -30,6 +31,7 @@ from bench import machine
 from benchkit import REPO, SHARED
 
 TESTDATA = SHARED / "testdata"
+CUTOUTS = "rembg cut-outs"    # what `rembg p IN OUT` writes: RGBA PNGs
 
 
 def photos() -> list[Path]:
@@ -54,6 +56,8 @@ def commands(folder: Path, out: Path, rembg: str, model: Path, extra: list[str])
         "livematte": [sys.executable, "-m", "livematte", "stills", str(folder), "-o", str(out / "livematte"),
                       "--no-progress", "--overwrite", *extra],
         "rembg": [rembg, str(REPO / "tools" / "rembg_peer.py"), str(model), str(out / "rembg"), *images],
+        CUTOUTS: [rembg, str(REPO / "tools" / "rembg_peer.py"), "--cutout", str(model), str(out / "cutouts"),
+                  *images],
     }
 
 
@@ -65,7 +69,7 @@ def compare(images: list[Path], rembg: str, rounds: int, extra: list[str] = ()) 
 
     model = ensure_model(find_spec("isnet"))     # rembg's dis_custom runs the 1024² graph
     report: dict = {"machine": machine(), "images": len(images), "rounds": rounds}
-    runs: dict[str, list[tuple[float, float]]] = {"livematte": [], "rembg": []}
+    runs: dict[str, list[tuple[float, float]]] = {"livematte": [], "rembg": [], CUTOUTS: []}
     env = {**os.environ, "PYTHONPATH": str(REPO / "src")}
     with tempfile.TemporaryDirectory(prefix="bench-rembg-") as tmp:
         folder = Path(tmp) / "in"
@@ -73,7 +77,7 @@ def compare(images: list[Path], rembg: str, rounds: int, extra: list[str] = ()) 
         for i, path in enumerate(images):     # one flat folder, names in the order given
             os.symlink(path.resolve(), folder / f"{i:03d}{path.suffix}")
         todo = commands(folder, Path(tmp), rembg, model, list(extra))
-        order = ["livematte", "rembg"]
+        order = ["livematte", "rembg", CUTOUTS]
         for round_ in range(rounds):
             for name in order:
                 runs[name].append(_timed(todo[name], env))
@@ -87,6 +91,7 @@ def compare(images: list[Path], rembg: str, rounds: int, extra: list[str] = ()) 
                         "median_cpu_s_per_image": statistics.median(cpu / len(images) for _, cpu in timings)}
     report["ratio"] = report["livematte"]["median_images_per_s"] / report["rembg"]["median_images_per_s"]
     report["cpu_ratio"] = report["rembg"]["median_cpu_s_per_image"] / report["livematte"]["median_cpu_s_per_image"]
+    report["ratio_cutouts"] = report["livematte"]["median_images_per_s"] / report[CUTOUTS]["median_images_per_s"]
     report["machine"]["load_average_end"] = [round(x, 2) for x in os.getloadavg()]
     return report
 
@@ -98,7 +103,10 @@ def summary(report: dict) -> str:
             f"alternated, whole batches in fresh processes, PNG out\n"
             f"livematte stills {lm['median_images_per_s']:.3f} images/s ({lm['median_cpu_s_per_image']:.2f} CPU s "
             f"an image), rembg {rb['median_images_per_s']:.3f} images/s ({rb['median_cpu_s_per_image']:.2f} CPU s "
-            f"an image): {report['ratio']:.2f}x rembg's images/s ({report['cpu_ratio']:.2f}x in CPU time)")
+            f"an image): {report['ratio']:.2f}x rembg's images/s ({report['cpu_ratio']:.2f}x in CPU time)\n"
+            f"rembg writing cut-outs as `rembg p` does {report[CUTOUTS]['median_images_per_s']:.3f} images/s "
+            f"({report[CUTOUTS]['median_cpu_s_per_image']:.2f} CPU s an image): livematte "
+            f"{report['ratio_cutouts']:.2f}x")
 
 
 def main(argv=None) -> int:

@@ -1,11 +1,14 @@
 #!/usr/bin/env python3
 """The rembg peer column: run inside a venv that has rembg (never the project's), on a list of images.
 
-  /work/rembg-venv/bin/python tools/rembg_peer.py MODEL.onnx OUTDIR IMAGE...
+  /work/rembg-venv/bin/python tools/rembg_peer.py [--cutout] MODEL.onnx OUTDIR IMAGE...
 
 The model goes into rembg's own models folder (U2NET_HOME, a temporary one) under the name its
 `dis_custom` session is given; rembg reads it there and cannot download anything. Each image: decode,
-rembg.remove(only_mask=True), PNG written, as a user's loop would. Prints JSON: seconds per image.
+rembg.remove(only_mask=True), PNG written, as a user's loop would. --cutout: what rembg's own folder
+command (`rembg p`, rembg/commands/p_command.py) does per file instead, the file's bytes into
+remove() and the RGBA cut-out PNG bytes it returns written out (its CLI extras, click and gradio among
+them, are not installed here). Prints JSON: seconds per image.
 """
 from __future__ import annotations
 
@@ -19,6 +22,8 @@ from pathlib import Path
 
 
 def main(argv: list[str]) -> int:
+    cutout = argv[:1] == ["--cutout"]
+    argv = argv[1:] if cutout else argv
     model, outdir, images = Path(argv[0]), Path(argv[1]), [Path(p) for p in argv[2:]]
     home = Path(tempfile.mkdtemp(prefix="rembg-home-"))
     os.environ["U2NET_HOME"] = str(home)
@@ -33,8 +38,11 @@ def main(argv: list[str]) -> int:
     seconds = {}
     for path in images:
         start = time.perf_counter()
-        mask = remove(Image.open(path).convert("RGB"), session=session, only_mask=True)
-        mask.save(outdir / f"{len(seconds):04d}.png")     # in the order given
+        target = outdir / f"{len(seconds):04d}.png"      # in the order given
+        if cutout:
+            target.write_bytes(remove(path.read_bytes(), session=session))
+        else:
+            remove(Image.open(path).convert("RGB"), session=session, only_mask=True).save(target)
         seconds[str(path)] = time.perf_counter() - start
     shutil.rmtree(home)
     print(json.dumps({"rembg": __import__("rembg").__version__ if hasattr(__import__("rembg"), "__version__")
