@@ -173,7 +173,7 @@ class QualityConfig:
     # model at each feather (tools/README.md, quality flags): no good matte flagged, the bad ones are.
     min_coverage: float = 0.01     # "empty": less than this share of the image is foreground
     max_border: float = 0.6        # "background_kept": this share of the border (or more) is foreground
-    max_pieces: int = 4            # "fragmented": more pieces than this, each >= piece_share of the foreground
+    max_pieces: int = 3            # "fragmented": more pieces than this, each >= piece_share of the foreground
     piece_share: float = 0.02
     # "low_confidence": more than this share of the matte is 10-90 % alpha; one value per refine.feather
     # level 0-3, because a stronger feather widens every soft edge (feather 0 is the model's raw output).
