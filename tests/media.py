@@ -53,23 +53,16 @@ def _images(frames: int, size: tuple[int, int], source: Path | None) -> list[np.
 
 
 def make_rate_clip(path: Path, *, rate: Fraction, time_base: Fraction | None = None, frames: int = 30,
-                   size: tuple[int, int] = (64, 48), format: str | None = None, source: Path | None = None,
-                   repeat: int = 1) -> Path:
+                   size: tuple[int, int] = (64, 48), format: str | None = None, source: Path | None = None) -> Path:
     """An H.264 clip at a constant `rate`, its pts rounded into `time_base` as a muxer stores them (30 fps in
-    1/1000 is 0, 33, 67, ...); without `time_base`, the container's own (MPEG-TS: 1/90000).
-
-    repeat: the `frames` images that many times over (x264's fastest preset then), for a render a test
-    interrupts: it must outlast the moment of the interrupt, and an idle machine renders a few hundred small
-    frames in about a second."""
+    1/1000 is 0, 33, 67, ...); without `time_base`, the container's own (MPEG-TS: 1/90000)."""
     images = _images(frames, size, source)
     with av.open(str(path), "w", format=format) as out:
         stream = out.add_stream("libx264", rate=rate)
         stream.width, stream.height, stream.pix_fmt = *size, "yuv420p"
-        if repeat > 1:
-            stream.options = {"preset": "ultrafast"}
         if time_base is not None:
             stream.time_base = stream.codec_context.time_base = time_base
-        for i, image in enumerate(images * repeat):
+        for i, image in enumerate(images):
             frame = av.VideoFrame.from_ndarray(image, format="rgb24")
             if time_base is not None:
                 frame.pts, frame.time_base = round(i / rate / time_base), time_base

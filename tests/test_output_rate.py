@@ -80,7 +80,7 @@ def test_a_png_sequence_still_gets_every_frame(tmp_path, sources, engine):
 @pytest.mark.parametrize("suffix", [".mp4", ".mov"])
 def test_an_interrupted_render_keeps_the_exact_rate(tmp_path, suffix):
     clip = make_rate_clip(tmp_path / "long.mkv", rate=Fraction(30), time_base=Fraction(1, 1000), frames=300,
-                          size=(426, 240), source=GYM, repeat=10)
+                          size=(426, 240), source=GYM)
     out = tmp_path / f"out{suffix}"
     proc = subprocess.Popen([sys.executable, "-m", "livematte", "render", str(clip), "-o", str(out), "--no-progress"],
                             stderr=subprocess.PIPE, text=True, env={**os.environ, "PYTHONPATH": str(REPO / "src")})
@@ -91,5 +91,5 @@ def test_an_interrupted_render_keeps_the_exact_rate(tmp_path, suffix):
     _, stderr = proc.communicate(timeout=DEADLINE_S)
     assert proc.returncode == 130 and "interrupted, kept what was done" in stderr, stderr
     _, times, _ = read_back(out)
-    assert 0 < len(times) < 3000
+    assert 0 < len(times) < 300
     assert_on_the_grid(out, Fraction(30), len(times))

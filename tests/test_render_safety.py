@@ -8,7 +8,6 @@ import signal
 import subprocess
 import sys
 import time
-from fractions import Fraction
 from pathlib import Path
 
 import av
@@ -16,7 +15,7 @@ import pytest
 from PIL import Image
 
 from conftest import REPO, TESTDATA, run_cli
-from media import make_clip, make_rate_clip
+from media import make_clip
 
 GYM = TESTDATA / "videos" / "gym_426x240.mp4"
 DEADLINE_S = 120
@@ -93,7 +92,7 @@ def test_a_sequence_named_like_a_file_is_reported_where_it_was_written(tmp_path)
 
 def test_a_second_ctrl_c_while_finishing_keeps_the_file(tmp_path):
     # VP9 keeps up to 25 frames in its look-ahead: finishing the file takes a while after the first Ctrl-C
-    clip = make_rate_clip(tmp_path / "long.mp4", rate=Fraction(25), frames=200, source=GYM, size=(426, 240), repeat=10)
+    clip = make_clip(tmp_path / "long.mp4", frames=200, source=GYM, size=(426, 240))
     out = tmp_path / "out.webm"
     log = tmp_path / "render.log"
     with open(log, "w") as stderr:
@@ -117,7 +116,7 @@ def test_a_second_ctrl_c_while_finishing_keeps_the_file(tmp_path):
     assert out.exists(), text
     with av.open(str(out)) as container:
         frames = sum(1 for _ in container.decode(video=0))
-    assert 0 < frames < 2000
+    assert 0 < frames < 200
     assert f"{out}: {frames} frames" in text and "interrupted, kept what was done" in text
     assert [p.name for p in tmp_path.iterdir() if ".partial" in p.name] == []
 
