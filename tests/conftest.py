@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import signal
 from pathlib import Path
 
 import pytest
@@ -13,6 +14,13 @@ TESTDATA = SHARED / "testdata"
 ARTIFACTS = REPO / "test-artifacts"
 # Models fetched over the network for the tests (IS-Net through npm), kept between runs outside the repo.
 NETWORK_MODELS = ("isnet", "isnet_512", "isnet_768")
+
+# A run started in the background by a shell without job control (`make test &`, many CI scripts) inherits
+# SIGINT ignored, and every process a test starts would inherit that too: the Ctrl-C tests would send a
+# signal nobody hears and see the render finish. The tests stand in for a user at a terminal, so pytest's
+# process takes the signal again, which its children then get at its default (exec resets a handler).
+if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 def shared_test_home() -> Path:
