@@ -22,8 +22,8 @@ from pathlib import Path
 
 
 def main(argv: list[str]) -> int:
-    cutout = argv[:1] == ["--cutout"]
-    argv = argv[1:] if cutout else argv
+    cutout = "--cutout" in argv
+    argv = [arg for arg in argv if arg != "--cutout"]
     model, outdir, images = Path(argv[0]), Path(argv[1]), [Path(p) for p in argv[2:]]
     home = Path(tempfile.mkdtemp(prefix="rembg-home-"))
     os.environ["U2NET_HOME"] = str(home)

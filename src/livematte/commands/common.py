@@ -44,7 +44,7 @@ def add_pipeline_arguments(parser: argparse.ArgumentParser, *, video: bool = Tru
         group.add_argument("--keyframe-every", type=int, metavar="N",
                            help="run the model on every N-th frame (and after scene cuts) and carry its matte "
                                 "between by optical flow: the general model at a useful speed, e.g. "
-                                "--model isnet_768 --keyframe-every 5 (or --config quality); 0 = every frame")
+                                "--model isnet --keyframe-every 10 (= --config quality); 0 = every frame")
 
 
 def config_from_args(args: argparse.Namespace) -> Config:
