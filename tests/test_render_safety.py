@@ -15,7 +15,7 @@ import pytest
 from PIL import Image
 
 from conftest import REPO, TESTDATA, run_cli
-from media import make_clip
+from media import make_clip, partial_has_data
 
 GYM = TESTDATA / "videos" / "gym_426x240.mp4"
 DEADLINE_S = 120
@@ -88,6 +88,26 @@ def test_a_sequence_named_like_a_file_is_reported_where_it_was_written(tmp_path)
     written = tmp_path / "out" / "seqdir" / "%06d.png"
     assert f"{written}: 3 frames" in result.stderr
     assert sorted(p.name for p in written.parent.iterdir()) == ["000001.png", "000002.png", "000003.png"]
+
+
+def test_two_ctrl_c_in_quick_succession_keep_the_file(tmp_path):
+    """A double press: the second Ctrl-C lands while the first is still unwinding to the sink's close,
+    before the finishing has begun; it used to raise there and throw the file away."""
+    clip = make_clip(tmp_path / "long.mp4", frames=300, source=GYM, size=(426, 240))
+    out = tmp_path / "out.mp4"
+    proc = subprocess.Popen([sys.executable, "-m", "livematte", "render", str(clip), "-o", str(out), "--no-progress"],
+                            stderr=subprocess.PIPE, text=True, env={**os.environ, "PYTHONPATH": str(REPO / "src")})
+    end = time.monotonic() + DEADLINE_S
+    while not partial_has_data(tmp_path) and proc.poll() is None and time.monotonic() < end:
+        time.sleep(0.02)
+    proc.send_signal(signal.SIGINT)
+    time.sleep(0.002)
+    proc.send_signal(signal.SIGINT)
+    _, stderr = proc.communicate(timeout=DEADLINE_S)
+    assert proc.returncode == 130, stderr
+    assert out.exists() and "interrupted, kept what was done" in stderr, stderr
+    with av.open(str(out)) as container:
+        assert 0 < sum(1 for _ in container.decode(video=0)) < 300
 
 
 def test_a_second_ctrl_c_while_finishing_keeps_the_file(tmp_path):

@@ -31,6 +31,33 @@ def held_off(what: str) -> Iterator[None]:
 
 
 @contextmanager
+def stop_once(what: str) -> Iterator[None]:
+    """Within this block the first SIGINT stops (KeyboardInterrupt) and every later one only says that `what`
+    is still being finished. held_off() starts only once the stop has reached the sink's close(); a second
+    Ctrl-C in between, however short the gap, used to raise there and throw the file away. A SIGINT that was
+    ignored when the block began (a background job) stays ignored. Main thread only; elsewhere a no-op."""
+    if threading.current_thread() is not threading.main_thread() or \
+            signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+        yield
+        return
+    stopping = False
+
+    def stop(signum, frame) -> None:
+        nonlocal stopping
+        if stopping:
+            log.warning("%s: still finishing the file; Ctrl-C is held off until it is written", what)
+            return
+        stopping = True
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGINT, stop)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+@contextmanager
 def deferred() -> Iterator[None]:
     """Within this block SIGINT waits for the block to end, then acts as it would have (KeyboardInterrupt).
     For a frame's encode and mux: a Ctrl-C between the two lost packets the encoder had already given

@@ -42,6 +42,7 @@ from contextlib import ExitStack
 from dataclasses import dataclass, field
 
 from .config import Config, load_config
+from .interrupts import stop_once
 from .overwrite import background_files, check_output
 from .quality import FrameFlags, QualityCheck
 from .threads import opencv_threads
@@ -92,7 +93,7 @@ def render(input: str, output: str, config: Config | None = None, progress: bool
     from tqdm import tqdm
 
     from .engine import load_engine
-    from .sinks import codecs, open_sink, sink_kind
+    from .sinks import codecs, sink_kind
     from .sinks.file import takes_i420
     from .sources import is_live, open_source
     from .stages import build_stages
@@ -121,21 +122,14 @@ def render(input: str, output: str, config: Config | None = None, progress: bool
         timers, processed = _start_threads(plan, source, stop, threads)
         bar = tqdm(total=source.frame_count, unit="frame", disable=not progress, dynamic_ncols=True,
                    desc=f"render {os.path.basename(output)}")
-        sink = None
-        try:
-            with open_sink(output, config.output, like=source) as sink:
-                for frame in processed:
-                    with timers[-1]:
-                        sink.write(frame)
-                    report.quality.add(frame.index, frame.alpha)
-                    bar.update()
-        except KeyboardInterrupt:
-            report.interrupted = True
-        finally:
-            stop.set()
-            for thread in threads:   # before the source closes under them, and before the interpreter exits
-                thread.join(timeout=30)
-            bar.close()
+        with stop_once(output):
+            try:
+                sink = _write(output, config, source, processed, timers[-1], report, bar)
+            finally:
+                stop.set()
+                for thread in threads:   # before the source closes under them, and before the interpreter exits
+                    thread.join(timeout=30)
+                bar.close()
         report.frames_written = sink.frames_written if sink is not None else 0
         report.kept = report.frames_written > 0 and (codecs.codec(kind).sequence or os.path.exists(output))
         report.corrupt_packets = list(source.errors)
@@ -146,6 +140,24 @@ def render(input: str, output: str, config: Config | None = None, progress: bool
         report.stage_cpu_seconds = {t.name: t.cpu for t in timers}
     report.seconds = time.perf_counter() - started
     return report
+
+
+def _write(output: str, config: Config, source, processed: Iterator, timer, report: RenderReport, bar):
+    """Every processed frame into the sink; a Ctrl-C stops the loop and the sink keeps what was written.
+    The sink, or None where it could not be opened."""
+    from .sinks import open_sink
+
+    sink = None
+    try:
+        with open_sink(output, config.output, like=source) as sink:
+            for frame in processed:
+                with timer:
+                    sink.write(frame)
+                report.quality.add(frame.index, frame.alpha)
+                bar.update()
+    except KeyboardInterrupt:
+        report.interrupted = True
+    return sink
 
 
 # The thread each group of the stage plan runs on (stages/plan.py); the names show in profiles.

@@ -222,11 +222,11 @@ class FileSink:
         if self._container is None or self.frames_written == 0:
             self.abort()
             return
-        if not complete:
-            log.warning("%s: stopping: finishing a valid file with the %d frames written", self.path,
-                        self.frames_written)
         try:
             with held_off(self.path):     # a second Ctrl-C must not cost the file the first one keeps
+                if not complete:
+                    log.warning("%s: stopping: finishing a valid file with the %d frames written", self.path,
+                                self.frames_written)
                 for packet in self._stream.encode(None):
                     self._container.mux(packet)
                 if self._audio_out is not None:
