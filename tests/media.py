@@ -1,6 +1,10 @@
 """Test media made with PyAV: clips of a known size, rate and length, optionally with audio."""
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+import time
 from fractions import Fraction
 from pathlib import Path
 
@@ -92,3 +96,16 @@ def partial_has_data(folder: Path) -> bool:
         except FileNotFoundError:       # renamed into place meanwhile: the render finished
             return True
     return False
+
+
+def render_until_written(clip: Path, out: Path, *options: str, deadline_s: float = 120) -> subprocess.Popen:
+    """`livematte render clip -o out` in a child process, returned once it has muxed frames into its
+    temporary file (or finished): the real event a Ctrl-C test waits for. stderr is a text pipe."""
+    from conftest import REPO
+
+    proc = subprocess.Popen([sys.executable, "-m", "livematte", "render", str(clip), "-o", str(out), *options],
+                            stderr=subprocess.PIPE, text=True, env={**os.environ, "PYTHONPATH": str(REPO / "src")})
+    end = time.monotonic() + deadline_s
+    while not partial_has_data(out.parent) and proc.poll() is None and time.monotonic() < end:
+        time.sleep(0.02)
+    return proc

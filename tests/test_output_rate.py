@@ -2,20 +2,16 @@
 container it writes, also when the render is interrupted; timestamps stay on the source's frames."""
 from __future__ import annotations
 
-import os
 import signal
-import subprocess
-import sys
-import time
 from fractions import Fraction
 
 import av
 import pytest
 
-from conftest import REPO, TESTDATA
+from conftest import TESTDATA
 from livematte.config import load_config
 from livematte.pipeline import render
-from media import make_rate_clip, partial_has_data
+from media import make_rate_clip, render_until_written
 
 GYM = TESTDATA / "videos" / "gym_426x240.mp4"
 FRAMES = 30
@@ -82,11 +78,7 @@ def test_an_interrupted_render_keeps_the_exact_rate(tmp_path, suffix):
     clip = make_rate_clip(tmp_path / "long.mkv", rate=Fraction(30), time_base=Fraction(1, 1000), frames=300,
                           size=(426, 240), source=GYM)
     out = tmp_path / f"out{suffix}"
-    proc = subprocess.Popen([sys.executable, "-m", "livematte", "render", str(clip), "-o", str(out), "--no-progress"],
-                            stderr=subprocess.PIPE, text=True, env={**os.environ, "PYTHONPATH": str(REPO / "src")})
-    end = time.monotonic() + DEADLINE_S
-    while not partial_has_data(tmp_path) and proc.poll() is None and time.monotonic() < end:
-        time.sleep(0.05)
+    proc = render_until_written(clip, out, "--no-progress", deadline_s=DEADLINE_S)
     proc.send_signal(signal.SIGINT)
     _, stderr = proc.communicate(timeout=DEADLINE_S)
     assert proc.returncode == 130 and "interrupted, kept what was done" in stderr, stderr

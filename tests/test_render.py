@@ -5,10 +5,7 @@ import functools
 import http.server
 import os
 import signal
-import subprocess
-import sys
 import threading
-import time
 from fractions import Fraction
 
 import av
@@ -16,13 +13,13 @@ import cv2
 import numpy as np
 import pytest
 
-from conftest import REPO, TESTDATA, run_cli
+from conftest import TESTDATA, run_cli
 from livematte.config import load_config
 from livematte.errors import InputError
 from livematte.pipeline import render
 from livematte.sources import open_source
 from livematte.stages.backgrounds.video import VideoBackground
-from media import make_clip, partial_has_data, remux_to_ts
+from media import make_clip, remux_to_ts, render_until_written
 
 ROOM = TESTDATA / "videos" / "room_two_people_1080p.mp4"
 GYM = TESTDATA / "videos" / "gym_426x240.mp4"
@@ -180,14 +177,9 @@ def test_resolution_change_mid_stream(tmp_path, engine):
 def test_ctrl_c_leaves_a_playable_file_or_none(tmp_path):
     clip = make_clip(tmp_path / "long.mp4", frames=300, source=GYM, size=(426, 240))
     out = tmp_path / "out.mp4"
-    env = {**os.environ, "PYTHONPATH": str(REPO / "src")}
-    proc = subprocess.Popen([sys.executable, "-m", "livematte", "render", str(clip), "-o", str(out),
-                             "--preset", "ultrafast"], env=env, stderr=subprocess.PIPE, text=True)
-    deadline = time.monotonic() + 120
     # The real event: the encoder has muxed frames into the temporary file (FFmpeg writes it a buffer
     # at a time), so Ctrl-C lands where there is something to keep.
-    while not partial_has_data(tmp_path) and proc.poll() is None and time.monotonic() < deadline:
-        time.sleep(0.05)
+    proc = render_until_written(clip, out, "--preset", "ultrafast")
     proc.send_signal(signal.SIGINT)
     _, stderr = proc.communicate(timeout=120)
     assert [p.name for p in tmp_path.iterdir() if ".partial" in p.name] == [], stderr

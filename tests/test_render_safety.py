@@ -15,7 +15,7 @@ import pytest
 from PIL import Image
 
 from conftest import REPO, TESTDATA, run_cli
-from media import make_clip, partial_has_data
+from media import make_clip, render_until_written
 
 GYM = TESTDATA / "videos" / "gym_426x240.mp4"
 DEADLINE_S = 120
@@ -95,11 +95,7 @@ def test_two_ctrl_c_in_quick_succession_keep_the_file(tmp_path):
     before the finishing has begun; it used to raise there and throw the file away."""
     clip = make_clip(tmp_path / "long.mp4", frames=300, source=GYM, size=(426, 240))
     out = tmp_path / "out.mp4"
-    proc = subprocess.Popen([sys.executable, "-m", "livematte", "render", str(clip), "-o", str(out), "--no-progress"],
-                            stderr=subprocess.PIPE, text=True, env={**os.environ, "PYTHONPATH": str(REPO / "src")})
-    end = time.monotonic() + DEADLINE_S
-    while not partial_has_data(tmp_path) and proc.poll() is None and time.monotonic() < end:
-        time.sleep(0.02)
+    proc = render_until_written(clip, out, "--no-progress", deadline_s=DEADLINE_S)
     proc.send_signal(signal.SIGINT)
     time.sleep(0.002)
     proc.send_signal(signal.SIGINT)
