@@ -12,6 +12,10 @@ from contextlib import contextmanager
 log = logging.getLogger(__name__)
 
 
+def _still_finishing(what: str) -> None:
+    log.warning("%s: still finishing the file; Ctrl-C is held off until it is written", what)
+
+
 @contextmanager
 def held_off(what: str) -> Iterator[None]:
     """Within this block SIGINT only says that `what` is still being finished. Main thread only (where
@@ -20,10 +24,7 @@ def held_off(what: str) -> Iterator[None]:
         yield
         return
 
-    def note(signum, frame) -> None:
-        log.warning("%s: still finishing the file; Ctrl-C is held off until it is written", what)
-
-    previous = signal.signal(signal.SIGINT, note)
+    previous = signal.signal(signal.SIGINT, lambda signum, frame: _still_finishing(what))
     try:
         yield
     finally:
@@ -45,7 +46,7 @@ def stop_once(what: str) -> Iterator[None]:
     def stop(signum, frame) -> None:
         nonlocal stopping
         if stopping:
-            log.warning("%s: still finishing the file; Ctrl-C is held off until it is written", what)
+            _still_finishing(what)
             return
         stopping = True
         raise KeyboardInterrupt
