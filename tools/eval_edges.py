@@ -51,14 +51,18 @@ def edge_colour_errors(rgba: np.ndarray, image: np.ndarray, truth: np.ndarray) -
     return float(error[edge].mean()), float(error[right].mean()) if right.any() else float("nan")
 
 
-def cut_out(feather: int, decontaminate: bool, image: np.ndarray, origin: str) -> tuple[np.ndarray, float]:
-    """The stills stages at their defaults but for the two edge settings: RGBA out, and the seconds
-    of the stages after the engine (the engine's prediction is memoised across variants)."""
+def stills_plan(feather: int, decontaminate: bool):
+    """The stills stages at their defaults but for the two edge settings (the engine's prediction is
+    memoised across variants)."""
     from livematte.engine.subject import stills_engine
 
     config = configured({"refine": {"feather": feather}, "decontaminate": {"enabled": decontaminate}}, "auto")
     engine = stills_engine(config.stills, lambda name: Memo.load(name, config.engine))
-    plan = build_stages(config, engine, video=False)
+    return build_stages(config, engine, video=False)
+
+
+def cut_out(plan, image: np.ndarray, origin: str) -> tuple[np.ndarray, float]:
+    """RGBA out, and the seconds of the stages after the engine."""
     frame = next(run_stages(plan.matte, [Frame(image=image, origin=origin)]))
     start = time.perf_counter()
     frame = next(run_stages(plan.edges + plan.composite, [frame]))
@@ -72,13 +76,14 @@ def run(quick: bool) -> dict:
     results = {}
     for label, (feather, decon) in VARIANTS.items():
         row: dict = {"mad": {}, "iou": {}, "edge": {}, "colour": {}, "seconds": []}
+        plan = stills_plan(feather, decon)
         for path, image, truth in loaded:
             group = "products" if path.parent.name == "input" else "portraits"
-            rgba, took = cut_out(feather, decon, image, str(path))
+            rgba, took = cut_out(plan, image, str(path))
             alpha = rgba[..., 3]
             row["mad"].setdefault(group, []).append(metrics.mad(alpha, truth) * 1e3)
             row["iou"].setdefault(group, []).append(metrics.iou(alpha, truth))
-            green, _ = cut_out(feather, decon, on_green(image, truth), f"{path} on green")
+            green, _ = cut_out(plan, on_green(image, truth), f"{path} on green")
             edge, colour = edge_colour_errors(green, image, truth)
             row["edge"].setdefault(group, []).append(edge)
             row["colour"].setdefault(group, []).append(colour)

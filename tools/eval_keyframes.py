@@ -114,8 +114,9 @@ def step_flicker(alphas: list, static: list, keys: set[int]) -> dict:
 
 
 def score(label: str, images: list, truths: list | None, static: list, cache: Path | None,
-          names: list[str]) -> dict:
-    out, probs = {}, {}
+          names: list[str], probs: dict | None = None) -> dict:
+    """probs: predictions already made for these images, by model."""
+    out, probs = {}, dict(probs or {})
     for name in names:
         model, every, fast = VARIANTS[name]
         if model not in probs:
@@ -157,8 +158,10 @@ def quality(args) -> dict:
     # No truth for the bedroom (children jumping on a bed: fast motion), so the reference is what the
     # best variant on DAVIS, IS-Net at 1024 on every frame, writes: how far each cheaper one departs from it.
     images = decoded(BEDROOM, args.bedroom_frames)
-    reference = plan_alphas(images, Replay(images, predictions("isnet", "bedroom", images, args.cache)), 0, "")
-    results["bedroom"] = score("bedroom", images, reference, static_picture(images), args.cache, args.variants)
+    isnet = predictions("isnet", "bedroom", images, args.cache)
+    reference = plan_alphas(images, Replay(images, isnet), 0, "")
+    results["bedroom"] = score("bedroom", images, reference, static_picture(images), args.cache, args.variants,
+                               probs={"isnet": isnet})
     return results
 
 
